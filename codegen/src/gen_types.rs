@@ -1,0 +1,230 @@
+//! `types.rs` of a generated crate: one struct per entity, plus the IDL types they use in an
+//! `idl` module.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use hyperstack_spec::idl::{Layout, LayoutFields};
+use hyperstack_spec::{Entity, Field, FieldKind, Stack};
+
+use crate::rust::names::{field_ident, snake, type_ident};
+use crate::rust::types::{needs_lenient, rust_type, NamedTypes};
+
+/// Collects the named IDL types every emitted entity field uses.
+pub fn named_types(stack: &Stack) -> NamedTypes {
+    let mut named = NamedTypes::default();
+    for entity in &stack.entities {
+        for field in entity.fields.iter().filter(|f| f.emit) {
+            named.collect(&field.ty);
+        }
+    }
+    named
+}
+
+/// The tokens of `types.rs`.
+pub fn types_module(stack: &Stack, named: &NamedTypes) -> TokenStream {
+    let entities = stack.entities.iter().map(|e| entity_struct(e, named));
+    let idl_types = named
+        .iter()
+        .map(|(name, layout)| idl_type(name, layout, named));
+    quote! {
+        #(#entities)*
+
+        /// Types from the stack's IDLs that entity fields use.
+        pub mod idl {
+            #(#idl_types)*
+        }
+    }
+}
+
+fn serde_attrs() -> TokenStream {
+    quote! {
+        #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq,
+            ::hyperstack_sdk::__serde::Serialize, ::hyperstack_sdk::__serde::Deserialize)]
+        #[serde(crate = "::hyperstack_sdk::__serde")]
+    }
+}
+
+fn entity_struct(entity: &Entity, named: &NamedTypes) -> TokenStream {
+    let ident = type_ident(&entity.name);
+    let doc = entity.description.clone().unwrap_or_else(|| {
+        format!(
+            "`{}` entity data. Every field is optional: a patch carries only what changed.",
+            entity.name
+        )
+    });
+    let doc = crate::rust::doc(&doc);
+    let key_doc = format!("Primary key: `{}`.", entity.key.path);
+    let key_doc = crate::rust::doc(&key_doc);
+    let fields = entity
+        .fields
+        .iter()
+        .filter(|f| f.emit)
+        .map(|f| entity_field(f, named));
+    let derive = serde_attrs();
+    quote! {
+        #doc
+
+        #key_doc
+        #derive
+        #[derive(::core::default::Default)]
+        pub struct #ident {
+            #(#fields)*
+        }
+    }
+}
+
+fn field_doc(field: &Field) -> String {
+    if let Some(d) = &field.description {
+        return d.clone();
+    }
+    match &field.kind {
+        FieldKind::Mapped { strategy, sources } => {
+            let paths: Vec<&str> = sources.iter().map(|s| s.path.as_str()).collect();
+            format!("`{}` of `{}`.", strategy.name(), paths.join("`, `"))
+        }
+        FieldKind::Computed { source, .. } => format!("Computed: `{source}`."),
+    }
+}
+
+fn entity_field(field: &Field, named: &NamedTypes) -> TokenStream {
+    let ident = field_ident(&field.name);
+    let ty = rust_type(&field.ty, named, false);
+    let doc = field_doc(field);
+    let doc = crate::rust::doc(&doc);
+    let rename = rename_attr(&field.name);
+    let lenient = needs_lenient(&field.ty);
+    let (ty, with) = match (field.nullable, lenient) {
+        (true, true) => (
+            quote!(::core::option::Option<::core::option::Option<#ty>>),
+            quote!(deserialize_with = "::hyperstack_sdk::json::nullable_lenient",),
+        ),
+        (true, false) => (
+            quote!(::core::option::Option<::core::option::Option<#ty>>),
+            quote!(deserialize_with = "::hyperstack_sdk::json::nullable",),
+        ),
+        (false, true) => (
+            quote!(::core::option::Option<#ty>),
+            quote!(deserialize_with = "::hyperstack_sdk::json::lenient",),
+        ),
+        (false, false) => (quote!(::core::option::Option<#ty>), quote!()),
+    };
+    quote! {
+        #doc
+        #rename
+        #[serde(default, #with skip_serializing_if = "::core::option::Option::is_none")]
+        pub #ident: #ty,
+    }
+}
+
+fn rename_attr(json_name: &str) -> TokenStream {
+    if snake(json_name) == json_name {
+        quote!()
+    } else {
+        quote!(#[serde(rename = #json_name)])
+    }
+}
+
+fn lenient_attr(ty: &Layout) -> TokenStream {
+    if needs_lenient(ty) {
+        quote!(#[serde(deserialize_with = "::hyperstack_sdk::json::lenient")])
+    } else {
+        quote!()
+    }
+}
+
+fn idl_type(name: &str, layout: &Layout, named: &NamedTypes) -> TokenStream {
+    let ident = type_ident(name);
+    let derive = serde_attrs();
+    match layout {
+        Layout::Struct {
+            name: idl_name,
+            fields,
+        } => {
+            let doc = format!("IDL type `{idl_name}`.");
+            let doc = crate::rust::doc(&doc);
+            match fields {
+                LayoutFields::Unit => quote! {
+                    #doc
+                    #derive
+                    pub struct #ident;
+                },
+                LayoutFields::Named(named_fields) => {
+                    let fields = named_fields.iter().map(|(n, t)| {
+                        let f = field_ident(n);
+                        let ty = rust_type(t, named, true);
+                        let rename = rename_attr(n);
+                        let lenient = lenient_attr(t);
+                        let doc = format!("`{n}`");
+                        let doc = crate::rust::doc(&doc);
+                        quote!(#doc #rename #lenient pub #f: #ty,)
+                    });
+                    quote! {
+                        #doc
+                        #derive
+                        pub struct #ident { #(#fields)* }
+                    }
+                }
+                LayoutFields::Tuple(items) => {
+                    let items = items.iter().map(|t| {
+                        let ty = rust_type(t, named, true);
+                        let lenient = lenient_attr(t);
+                        quote!(#lenient pub #ty)
+                    });
+                    quote! {
+                        #doc
+                        #derive
+                        pub struct #ident(#(#items),*);
+                    }
+                }
+            }
+        }
+        Layout::Enum {
+            name: idl_name,
+            variants,
+        } => {
+            let doc = format!("IDL enum `{idl_name}`.");
+            let doc = crate::rust::doc(&doc);
+            let variants = variants.iter().map(|(vname, fields)| {
+                let v = type_ident(vname);
+                let rename = if crate::rust::names::camel(vname) == *vname {
+                    quote!()
+                } else {
+                    quote!(#[serde(rename = #vname)])
+                };
+                let vdoc = format!("`{vname}`");
+                let vdoc = crate::rust::doc(&vdoc);
+                let body = match fields {
+                    LayoutFields::Unit => quote!(),
+                    LayoutFields::Named(named_fields) => {
+                        let fs = named_fields.iter().map(|(n, t)| {
+                            let f = field_ident(n);
+                            let ty = rust_type(t, named, true);
+                            let r = rename_attr(n);
+                            let l = lenient_attr(t);
+                            let d = format!("`{n}`");
+                            let d = crate::rust::doc(&d);
+                            quote!(#d #r #l #f: #ty,)
+                        });
+                        quote!({ #(#fs)* })
+                    }
+                    LayoutFields::Tuple(items) => {
+                        let ts = items.iter().map(|t| {
+                            let ty = rust_type(t, named, true);
+                            let l = lenient_attr(t);
+                            quote!(#l #ty)
+                        });
+                        quote!(( #(#ts),* ))
+                    }
+                };
+                quote!(#vdoc #rename #v #body,)
+            });
+            quote! {
+                #doc
+                #derive
+                pub enum #ident { #(#variants)* }
+            }
+        }
+        _ => quote!(),
+    }
+}

@@ -1,0 +1,1 @@
+//! hyperstack examples: stack specs under `examples/<stack>/`, and the programs that use them.
