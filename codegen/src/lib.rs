@@ -61,10 +61,13 @@ impl GeneratedStack {
         } = self;
         quote! {
             /// Entity data structs and the IDL types they use.
+            #[rustfmt::skip]
             pub mod types { #types }
             /// `Entity` markers and typed view accessors.
+            #[rustfmt::skip]
             pub mod entity { #entity }
             /// The embedded stack model.
+            #[rustfmt::skip]
             pub mod spec { #spec }
             pub use self::entity::*;
             pub use self::spec::{spec, STACK_JSON};
@@ -76,10 +79,13 @@ impl GeneratedStack {
     pub fn lib_tokens() -> TokenStream {
         quote! {
             /// Entity data structs and the IDL types they use.
+            #[rustfmt::skip]
             pub mod types;
             /// `Entity` markers and typed view accessors.
+            #[rustfmt::skip]
             pub mod entity;
             /// The embedded stack model.
+            #[rustfmt::skip]
             pub mod spec;
             pub use self::entity::*;
             pub use self::spec::{spec, STACK_JSON};
