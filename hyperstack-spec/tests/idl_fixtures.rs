@@ -10,7 +10,7 @@ use hyperstack_spec::idl::{
 
 /// `$HYPERSTACK_FIXTURES/idl`, or `None` (with a note) when the variable is not set.
 fn fixtures_dir() -> Option<PathBuf> {
-    let Some(dir) = std::env::var_os("HYPERSTACK_FIXTURES") else {
+    let Some(dir) = std::env::var_os("HYPERSTACK_FIXTURES").filter(|d| !d.is_empty()) else {
         println!("skipped: HYPERSTACK_FIXTURES is not set (CI sets it to ../shared/fixtures)");
         return None;
     };

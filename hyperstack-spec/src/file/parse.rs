@@ -111,7 +111,7 @@ mod tests {
         assert_eq!(idx.line_col(3), (2, 1));
         // `ç` is two bytes: the `d` after it is column 2.
         assert_eq!(idx.line_col(5), (2, 2));
-        assert_eq!(idx.line_col(8), (3, 1));
+        assert_eq!(idx.line_col(7), (3, 1));
         assert_eq!(idx.line_col(999), (3, 2));
     }
 
