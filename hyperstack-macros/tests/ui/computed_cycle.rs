@@ -1,0 +1,3 @@
+hyperstack_macros::stack!("specs/computed_cycle.stack.toml");
+
+fn main() {}

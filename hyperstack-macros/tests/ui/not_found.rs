@@ -1,0 +1,3 @@
+hyperstack_macros::stack!("specs/not_found.stack.toml");
+
+fn main() {}

@@ -1,0 +1,3 @@
+hyperstack_macros::stack!("specs/several_errors.stack.toml");
+
+fn main() {}

@@ -1,0 +1,3 @@
+hyperstack_macros::stack!("specs/sort_unknown_field.stack.toml");
+
+fn main() {}

@@ -1,0 +1,3 @@
+hyperstack_macros::stack!("specs/sum_of_string.stack.toml");
+
+fn main() {}

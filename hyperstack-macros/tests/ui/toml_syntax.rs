@@ -1,0 +1,3 @@
+hyperstack_macros::stack!("specs/toml_syntax.stack.toml");
+
+fn main() {}

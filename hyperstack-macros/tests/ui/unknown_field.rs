@@ -1,0 +1,3 @@
+hyperstack_macros::stack!("specs/unknown_field.stack.toml");
+
+fn main() {}

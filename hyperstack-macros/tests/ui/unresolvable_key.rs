@@ -1,0 +1,3 @@
+hyperstack_macros::stack!("specs/unresolvable_key.stack.toml");
+
+fn main() {}
