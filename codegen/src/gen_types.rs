@@ -133,6 +133,34 @@ fn lenient_attr(ty: &Layout) -> TokenStream {
     }
 }
 
+/// The body of a struct or enum variant: `{ named fields }`, `(tuple fields)` or nothing.
+/// Struct fields are `pub`; variant fields cannot carry visibility.
+fn fields_body(fields: &LayoutFields, named: &NamedTypes, public: bool) -> TokenStream {
+    let vis = if public { quote!(pub) } else { quote!() };
+    match fields {
+        LayoutFields::Unit => quote!(),
+        LayoutFields::Named(named_fields) => {
+            let fields = named_fields.iter().map(|(n, t)| {
+                let f = field_ident(n);
+                let ty = rust_type(t, named, true);
+                let rename = rename_attr(n);
+                let lenient = lenient_attr(t);
+                let doc = crate::rust::doc(&format!("`{n}`"));
+                quote!(#doc #rename #lenient #vis #f: #ty,)
+            });
+            quote!({ #(#fields)* })
+        }
+        LayoutFields::Tuple(items) => {
+            let items = items.iter().map(|t| {
+                let ty = rust_type(t, named, true);
+                let lenient = lenient_attr(t);
+                quote!(#lenient #vis #ty)
+            });
+            quote!(( #(#items),* ))
+        }
+    }
+}
+
 fn idl_type(name: &str, layout: &Layout, named: &NamedTypes) -> TokenStream {
     let ident = type_ident(name);
     let derive = serde_attrs();
@@ -141,50 +169,24 @@ fn idl_type(name: &str, layout: &Layout, named: &NamedTypes) -> TokenStream {
             name: idl_name,
             fields,
         } => {
-            let doc = format!("IDL type `{idl_name}`.");
-            let doc = crate::rust::doc(&doc);
-            match fields {
-                LayoutFields::Unit => quote! {
-                    #doc
-                    #derive
-                    pub struct #ident;
-                },
-                LayoutFields::Named(named_fields) => {
-                    let fields = named_fields.iter().map(|(n, t)| {
-                        let f = field_ident(n);
-                        let ty = rust_type(t, named, true);
-                        let rename = rename_attr(n);
-                        let lenient = lenient_attr(t);
-                        let doc = format!("`{n}`");
-                        let doc = crate::rust::doc(&doc);
-                        quote!(#doc #rename #lenient pub #f: #ty,)
-                    });
-                    quote! {
-                        #doc
-                        #derive
-                        pub struct #ident { #(#fields)* }
-                    }
-                }
-                LayoutFields::Tuple(items) => {
-                    let items = items.iter().map(|t| {
-                        let ty = rust_type(t, named, true);
-                        let lenient = lenient_attr(t);
-                        quote!(#lenient pub #ty)
-                    });
-                    quote! {
-                        #doc
-                        #derive
-                        pub struct #ident(#(#items),*);
-                    }
-                }
+            let doc = crate::rust::doc(&format!("IDL type `{idl_name}`."));
+            let body = fields_body(fields, named, true);
+            // Only a braced body needs no `;`.
+            let semi = match fields {
+                LayoutFields::Named(_) => quote!(),
+                _ => quote!(;),
+            };
+            quote! {
+                #doc
+                #derive
+                pub struct #ident #body #semi
             }
         }
         Layout::Enum {
             name: idl_name,
             variants,
         } => {
-            let doc = format!("IDL enum `{idl_name}`.");
-            let doc = crate::rust::doc(&doc);
+            let doc = crate::rust::doc(&format!("IDL enum `{idl_name}`."));
             let variants = variants.iter().map(|(vname, fields)| {
                 let v = type_ident(vname);
                 let rename = if crate::rust::names::camel(vname) == *vname {
@@ -192,31 +194,8 @@ fn idl_type(name: &str, layout: &Layout, named: &NamedTypes) -> TokenStream {
                 } else {
                     quote!(#[serde(rename = #vname)])
                 };
-                let vdoc = format!("`{vname}`");
-                let vdoc = crate::rust::doc(&vdoc);
-                let body = match fields {
-                    LayoutFields::Unit => quote!(),
-                    LayoutFields::Named(named_fields) => {
-                        let fs = named_fields.iter().map(|(n, t)| {
-                            let f = field_ident(n);
-                            let ty = rust_type(t, named, true);
-                            let r = rename_attr(n);
-                            let l = lenient_attr(t);
-                            let d = format!("`{n}`");
-                            let d = crate::rust::doc(&d);
-                            quote!(#d #r #l #f: #ty,)
-                        });
-                        quote!({ #(#fs)* })
-                    }
-                    LayoutFields::Tuple(items) => {
-                        let ts = items.iter().map(|t| {
-                            let ty = rust_type(t, named, true);
-                            let l = lenient_attr(t);
-                            quote!(#l #ty)
-                        });
-                        quote!(( #(#ts),* ))
-                    }
-                };
+                let vdoc = crate::rust::doc(&format!("`{vname}`"));
+                let body = fields_body(fields, named, false);
                 quote!(#vdoc #rename #v #body,)
             });
             quote! {

@@ -2,8 +2,9 @@
 //!
 //! The hyperstack runtime: source → decode → transform → project → bus → websocket.
 //!
-//! Only the stack model is wired in so far: the ingestion, projection and WebSocket stages are
-//! built by their own issues. [`load_stack`] is the entry point they share.
+//! Not built yet: this crate only re-exports the stack model it will consume
+//! ([`spec::Stack`], as returned by a generated crate's `spec()`). The ingestion, projection and
+//! WebSocket stages arrive with their own issues.
 
 #![warn(missing_docs)]
 
