@@ -87,8 +87,8 @@ fn view_accessor(view: &View, marker: &Ident) -> TokenStream {
             if let Some(limit) = d.limit {
                 doc.push_str(&format!(", top {limit}"));
             }
-            if let Some((filter, _)) = &d.filter {
-                doc.push_str(&format!(", where `{filter}`"));
+            if let Some(filter) = &d.filter {
+                doc.push_str(&format!(", where `{}`", filter.source()));
             }
             doc.push('.');
             if let Some(desc) = &view.description {

@@ -78,16 +78,20 @@ fn locate(rel: &str) -> Result<(PathBuf, PathBuf), Vec<String>> {
     let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
         .map(PathBuf::from)
         .unwrap_or_default();
-    let mut tried = vec![manifest.join(rel)];
-    if tried[0].is_file() {
-        return Ok((manifest, tried.remove(0)));
+    let in_manifest = manifest.join(rel);
+    if in_manifest.is_file() {
+        return Ok((manifest, in_manifest));
     }
     if let Some(dir) = proc_macro::Span::call_site()
         .local_file()
         .and_then(|f| f.parent().map(Path::to_path_buf))
     {
+        // rustc names source files relative to its working directory (under cargo, the
+        // workspace root for workspace members; the macro runs in the same process).
         let dir = if dir.is_relative() {
-            manifest.join(dir)
+            std::env::current_dir()
+                .map(|cwd| cwd.join(&dir))
+                .unwrap_or_else(|_| manifest.join(&dir))
         } else {
             dir
         };
@@ -95,14 +99,10 @@ fn locate(rel: &str) -> Result<(PathBuf, PathBuf), Vec<String>> {
         if candidate.is_file() {
             return Ok((dir, candidate));
         }
-        tried.push(candidate);
     }
+    // No paths of the build machine in the message: they would differ between machines.
     Err(vec![format!(
-        "stack spec `{rel}` not found (looked at {})",
-        tried
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
+        "stack spec `{rel}` not found: it is looked up relative to the crate's \
+         `CARGO_MANIFEST_DIR`, then relative to the directory of the source file invoking `stack!`"
     )])
 }

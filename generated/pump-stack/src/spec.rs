@@ -1358,10 +1358,7 @@ pub const STACK_JSON: &str = r#"{
               "order": "desc"
             },
             "limit": 50,
-            "filter": [
-              "complete == false",
-              "complete == false"
-            ]
+            "filter": "complete == false"
           }
         }
       ]

@@ -249,8 +249,8 @@ pub struct DerivedView {
     pub sort: Option<SortSpec>,
     /// Maximum number of rows.
     pub limit: Option<usize>,
-    /// Filter expression as written, and parsed.
-    pub filter: Option<(String, Expr)>,
+    /// Filter expression (it keeps its source text: `filter.source()`).
+    pub filter: Option<Expr>,
 }
 
 impl DerivedView {

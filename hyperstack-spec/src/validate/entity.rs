@@ -357,7 +357,7 @@ fn bind(
                 Some(span),
                 scope,
                 unresolvable(format!(
-                    "it is not the key's source `{}`; add `key = {hint}` (with `via = \"<lookup>\"` when that value is not the primary key)",
+                    "it is not the key's source `{}`; add a `key` path ({hint}), with `via = \"<lookup>\"` when that value is not the primary key",
                     pk.source.name
                 )),
             );

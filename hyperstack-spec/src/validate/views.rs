@@ -140,9 +140,7 @@ pub(crate) fn derived(
                 .as_ref()
                 .and_then(|e| computed::check(diag, &scope, text, e, fields));
             match (parsed, checked) {
-                (Some(e), Some(ExprType::Bool | ExprType::Null)) => {
-                    Some((text.get_ref().clone(), e))
-                }
+                (Some(e), Some(ExprType::Bool | ExprType::Null)) => Some(e),
                 (Some(_), Some(other)) => {
                     diag.error(
                         Some(&text.span()),
