@@ -267,7 +267,8 @@ fn keys_that_cannot_be_resolved() {
         "{e}"
     );
     assert!(
-        e.to_string().contains("add `key = `accounts.<role>`"),
+        e.to_string()
+            .contains("add a `key` path (`accounts.<role>` or `args.<arg>`)"),
         "{e}"
     );
     // A key of the wrong type (string vs the pubkey primary key).
