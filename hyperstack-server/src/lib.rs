@@ -2,10 +2,30 @@
 //!
 //! The hyperstack runtime: source → decode → transform → project → bus → websocket.
 //!
-//! Not built yet: this crate only re-exports the stack model it will consume
-//! ([`spec::Stack`], as returned by a generated crate's `spec()`). The ingestion, projection and
-//! WebSocket stages arrive with their own issues.
+//! The transform stage (or a test) feeds [`Mutation`]s through [`RunningServer::mutations`];
+//! the projection stage ([`project`]) turns them into frames per view, each encoded once; the
+//! bus fans them out to the bounded queues of subscribed clients; the WebSocket stage writes
+//! them. Health and metrics are served over HTTP ([`http`]).
 
 #![warn(missing_docs)]
 
+mod bus;
+pub mod config;
+pub mod health;
+pub mod http;
+pub mod metrics;
+mod mutation;
+pub mod project;
+mod server;
+mod telemetry;
+pub mod websocket;
+
+pub use config::{
+    EntityCacheConfig, HealthConfig, HttpHealthConfig, ReconnectionConfig, ServerConfig,
+    StateTableConfig, WebSocketConfig, YellowstoneConfig,
+};
+pub use health::{HealthMonitor, StreamStatus};
 pub use hyperstack_spec as spec;
+pub use mutation::{Change, Mutation};
+pub use server::{MutationSender, RunningServer, Server, ServerBuilder, ServerError};
+pub use telemetry::init_tracing;

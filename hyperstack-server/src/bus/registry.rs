@@ -1,0 +1,123 @@
+//! Who is subscribed to what: per view, unkeyed subscribers and subscribers by entity key.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::ClientHandle;
+use crate::project::ViewId;
+
+/// Subscribers of one view.
+#[derive(Default)]
+pub(crate) struct ViewSubscribers {
+    /// Subscribed to every key (list, derived and append views).
+    pub all: HashMap<u64, ClientHandle>,
+    /// Subscribed to one key (state views).
+    pub by_key: HashMap<Arc<str>, HashMap<u64, ClientHandle>>,
+}
+
+/// One subscription of a client: a view, and the key for state views.
+type Subscription = (ViewId, Option<Arc<str>>);
+
+/// Every subscription, indexed for publishing (by view) and for cleanup (by client).
+pub(crate) struct Registry {
+    views: Vec<ViewSubscribers>,
+    by_client: HashMap<u64, Vec<Subscription>>,
+}
+
+impl Registry {
+    pub fn new(view_count: usize) -> Registry {
+        Registry {
+            views: (0..view_count)
+                .map(|_| ViewSubscribers::default())
+                .collect(),
+            by_client: HashMap::new(),
+        }
+    }
+
+    /// Adds a subscription; returns false when it already existed (it is kept once).
+    pub fn add(&mut self, view: ViewId, key: Option<Arc<str>>, client: ClientHandle) -> bool {
+        let Some(subs) = self.views.get_mut(view) else {
+            return false;
+        };
+        let id = client.id;
+        let fresh = match &key {
+            None => subs.all.insert(id, client).is_none(),
+            Some(k) => subs
+                .by_key
+                .entry(k.clone())
+                .or_default()
+                .insert(id, client)
+                .is_none(),
+        };
+        if fresh {
+            self.by_client.entry(id).or_default().push((view, key));
+        }
+        fresh
+    }
+
+    /// Removes one subscription; returns whether it existed.
+    pub fn remove(&mut self, client: u64, view: ViewId, key: Option<&str>) -> bool {
+        let Some(subs) = self.views.get_mut(view) else {
+            return false;
+        };
+        let removed = match key {
+            None => subs.all.remove(&client).is_some(),
+            Some(k) => {
+                let removed = subs
+                    .by_key
+                    .get_mut(k)
+                    .is_some_and(|m| m.remove(&client).is_some());
+                if subs.by_key.get(k).is_some_and(HashMap::is_empty) {
+                    subs.by_key.remove(k);
+                }
+                removed
+            }
+        };
+        if removed {
+            if let Some(list) = self.by_client.get_mut(&client) {
+                list.retain(|(v, k)| !(*v == view && k.as_deref() == key));
+            }
+        }
+        removed
+    }
+
+    /// Removes every subscription of a client; returns the views it was subscribed to.
+    pub fn remove_client(&mut self, client: u64) -> Vec<ViewId> {
+        let subs = self.by_client.remove(&client).unwrap_or_default();
+        let mut views = Vec::with_capacity(subs.len());
+        for (view, key) in subs {
+            if let Some(s) = self.views.get_mut(view) {
+                match &key {
+                    None => {
+                        s.all.remove(&client);
+                    }
+                    Some(k) => {
+                        if let Some(m) = s.by_key.get_mut(k) {
+                            m.remove(&client);
+                            if m.is_empty() {
+                                s.by_key.remove(k);
+                            }
+                        }
+                    }
+                }
+            }
+            views.push(view);
+        }
+        views
+    }
+
+    /// The subscribers a frame of `view` about `key` goes to.
+    pub fn recipients<'a>(
+        &'a self,
+        view: ViewId,
+        key: &str,
+    ) -> impl Iterator<Item = &'a ClientHandle> + 'a {
+        let subs = self.views.get(view);
+        let all = subs.into_iter().flat_map(|s| s.all.values());
+        let keyed = subs
+            .and_then(|s| s.by_key.get(key))
+            .into_iter()
+            .flat_map(|m| m.values());
+        all.chain(keyed)
+    }
+}

@@ -1,0 +1,346 @@
+//! Server configuration: every knob with the documented defaults.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// WebSocket listener settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebSocketConfig {
+    /// Address to listen on (default `[::]:8877`).
+    pub bind_address: SocketAddr,
+    /// Most concurrent clients; further connections are refused with a close reason.
+    pub max_clients: usize,
+    /// Frames queued per client before it counts as lagging.
+    pub message_queue_size: usize,
+    /// Most subscriptions one client may hold.
+    pub max_subscriptions_per_client: usize,
+    /// When set, clients must present this token (`?token=` or `Authorization: Bearer`).
+    pub auth_token: Option<String>,
+}
+
+impl WebSocketConfig {
+    /// Defaults, listening on `addr`.
+    pub fn new(addr: SocketAddr) -> WebSocketConfig {
+        WebSocketConfig {
+            bind_address: addr,
+            ..WebSocketConfig::default()
+        }
+    }
+}
+
+impl Default for WebSocketConfig {
+    fn default() -> Self {
+        WebSocketConfig {
+            bind_address: SocketAddr::from(([0u16; 8], 8877)),
+            max_clients: 10_000,
+            message_queue_size: 1_024,
+            max_subscriptions_per_client: 64,
+            auth_token: None,
+        }
+    }
+}
+
+/// Per-view entity cache and snapshot batching.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntityCacheConfig {
+    /// Entities kept per entity type (least recently updated evicted first).
+    pub max_entities_per_view: usize,
+    /// Entities in the first snapshot batch.
+    pub initial_snapshot_batch_size: usize,
+    /// Entities in each later snapshot batch.
+    pub subsequent_snapshot_batch_size: usize,
+    /// Frames kept per view for clients resuming with `after`.
+    pub resume_log_size: usize,
+}
+
+impl Default for EntityCacheConfig {
+    fn default() -> Self {
+        EntityCacheConfig {
+            max_entities_per_view: 500,
+            initial_snapshot_batch_size: 50,
+            subsequent_snapshot_batch_size: 100,
+            resume_log_size: 1_024,
+        }
+    }
+}
+
+/// Bounds of the transform stage's state table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateTableConfig {
+    /// Entities kept in the state table.
+    pub max_entries: usize,
+    /// Longest array an `append` field keeps.
+    pub max_array_length: usize,
+}
+
+impl Default for StateTableConfig {
+    fn default() -> Self {
+        StateTableConfig {
+            max_entries: 2_500,
+            max_array_length: 100,
+        }
+    }
+}
+
+/// Health monitoring of the upstream stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HealthConfig {
+    /// How often the monitor checks the stream (default 30 s).
+    pub heartbeat_interval: Duration,
+    /// How long without events before the stream counts as stale (default 10 s).
+    pub health_check_timeout: Duration,
+}
+
+impl HealthConfig {
+    /// Defaults: heartbeat 30 s, timeout 10 s.
+    pub fn new() -> HealthConfig {
+        HealthConfig::default()
+    }
+
+    /// Sets the heartbeat interval.
+    pub fn with_heartbeat_interval(mut self, d: Duration) -> HealthConfig {
+        self.heartbeat_interval = d;
+        self
+    }
+
+    /// Sets the staleness timeout.
+    pub fn with_health_check_timeout(mut self, d: Duration) -> HealthConfig {
+        self.health_check_timeout = d;
+        self
+    }
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        HealthConfig {
+            heartbeat_interval: Duration::from_secs(30),
+            health_check_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The HTTP endpoint for `/health`, `/ready`, `/views`, `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpHealthConfig {
+    /// Address to listen on (default `0.0.0.0:8081`).
+    pub bind_address: SocketAddr,
+}
+
+impl HttpHealthConfig {
+    /// Listening on `addr`.
+    pub fn new(addr: SocketAddr) -> HttpHealthConfig {
+        HttpHealthConfig { bind_address: addr }
+    }
+}
+
+impl Default for HttpHealthConfig {
+    fn default() -> Self {
+        HttpHealthConfig::new(SocketAddr::from(([0, 0, 0, 0], 8081)))
+    }
+}
+
+/// Reconnection policy of the upstream client.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReconnectionConfig {
+    /// First delay (default 100 ms).
+    pub initial_delay: Duration,
+    /// Longest delay (default 60 s).
+    pub max_delay: Duration,
+    /// Growth per attempt (default ×2.0).
+    pub backoff_multiplier: f64,
+    /// Attempts before giving up (default unlimited).
+    pub max_attempts: Option<u32>,
+    /// HTTP/2 keep-alive interval (default 30 s).
+    pub http2_keep_alive_interval: Duration,
+    attempt: u32,
+}
+
+impl ReconnectionConfig {
+    /// The defaults.
+    pub fn new() -> ReconnectionConfig {
+        ReconnectionConfig::default()
+    }
+
+    /// Sets the first delay.
+    pub fn with_initial_delay(mut self, d: Duration) -> Self {
+        self.initial_delay = d;
+        self
+    }
+
+    /// Sets the longest delay.
+    pub fn with_max_delay(mut self, d: Duration) -> Self {
+        self.max_delay = d;
+        self
+    }
+
+    /// Sets the growth factor per attempt.
+    pub fn with_backoff_multiplier(mut self, m: f64) -> Self {
+        self.backoff_multiplier = m;
+        self
+    }
+
+    /// Sets the attempt limit.
+    pub fn with_max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = Some(n);
+        self
+    }
+
+    /// Sets the HTTP/2 keep-alive interval.
+    pub fn with_http2_keep_alive_interval(mut self, d: Duration) -> Self {
+        self.http2_keep_alive_interval = d;
+        self
+    }
+
+    /// The delay before the next attempt, or `None` when `max_attempts` is used up.
+    /// Delays grow from `initial_delay` by `backoff_multiplier`, capped at `max_delay`.
+    pub fn next_backoff(&mut self) -> Option<Duration> {
+        if self.max_attempts.is_some_and(|max| self.attempt >= max) {
+            return None;
+        }
+        let factor = self
+            .backoff_multiplier
+            .max(1.0)
+            .powi(self.attempt.min(64) as i32);
+        let delay = self.initial_delay.as_secs_f64() * factor;
+        self.attempt = self.attempt.saturating_add(1);
+        Some(Duration::from_secs_f64(
+            delay.min(self.max_delay.as_secs_f64()),
+        ))
+    }
+
+    /// Starts the schedule over (after a successful connection).
+    pub fn reset(&mut self) {
+        self.attempt = 0;
+    }
+
+    /// Attempts made since the last reset.
+    pub fn attempts(&self) -> u32 {
+        self.attempt
+    }
+}
+
+impl Default for ReconnectionConfig {
+    fn default() -> Self {
+        ReconnectionConfig {
+            initial_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(60),
+            backoff_multiplier: 2.0,
+            max_attempts: None,
+            http2_keep_alive_interval: Duration::from_secs(30),
+            attempt: 0,
+        }
+    }
+}
+
+/// Upstream Yellowstone gRPC endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YellowstoneConfig {
+    /// Endpoint URL (`https://…:443`).
+    pub endpoint: String,
+    /// `x-token`, if the endpoint needs one.
+    pub token: Option<String>,
+}
+
+impl YellowstoneConfig {
+    /// An endpoint without token.
+    pub fn new(endpoint: impl Into<String>) -> YellowstoneConfig {
+        YellowstoneConfig {
+            endpoint: endpoint.into(),
+            token: None,
+        }
+    }
+
+    /// Sets the `x-token`.
+    pub fn with_token(mut self, token: impl Into<String>) -> YellowstoneConfig {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// From `YELLOWSTONE_ENDPOINT` (+ `YELLOWSTONE_TOKEN`), if set.
+    pub fn from_env() -> Option<YellowstoneConfig> {
+        let endpoint = std::env::var("YELLOWSTONE_ENDPOINT")
+            .ok()
+            .filter(|e| !e.is_empty())?;
+        let mut config = YellowstoneConfig::new(endpoint);
+        if let Ok(token) = std::env::var("YELLOWSTONE_TOKEN") {
+            if !token.is_empty() {
+                config = config.with_token(token);
+            }
+        }
+        Some(config)
+    }
+}
+
+/// Everything the server runs with; optional parts are `None` when disabled.
+#[derive(Debug, Clone, Default)]
+pub struct ServerConfig {
+    /// WebSocket listener (always on).
+    pub websocket: WebSocketConfig,
+    /// Entity cache and snapshots.
+    pub cache: EntityCacheConfig,
+    /// State table bounds.
+    pub state_table: StateTableConfig,
+    /// Upstream endpoint; `None` uses the embedded replay source.
+    pub yellowstone: Option<YellowstoneConfig>,
+    /// Health monitoring, when enabled.
+    pub health: Option<HealthConfig>,
+    /// HTTP health endpoint, when enabled.
+    pub http_health: Option<HttpHealthConfig>,
+    /// Upstream reconnection policy, when enabled.
+    pub reconnection: Option<ReconnectionConfig>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_documentation() {
+        let ws = WebSocketConfig::default();
+        assert_eq!(ws.bind_address.to_string(), "[::]:8877");
+        let cache = EntityCacheConfig::default();
+        assert_eq!(
+            (
+                cache.max_entities_per_view,
+                cache.initial_snapshot_batch_size,
+                cache.subsequent_snapshot_batch_size
+            ),
+            (500, 50, 100)
+        );
+        let table = StateTableConfig::default();
+        assert_eq!((table.max_entries, table.max_array_length), (2_500, 100));
+        let health = HealthConfig::new();
+        assert_eq!(health.heartbeat_interval, Duration::from_secs(30));
+        assert_eq!(health.health_check_timeout, Duration::from_secs(10));
+        assert_eq!(
+            HttpHealthConfig::default().bind_address.to_string(),
+            "0.0.0.0:8081"
+        );
+    }
+
+    #[test]
+    fn backoff_grows_caps_and_stops() {
+        let mut r = ReconnectionConfig::new();
+        let delays: Vec<u64> = (0..12)
+            .map(|_| r.next_backoff().unwrap().as_millis() as u64)
+            .collect();
+        assert_eq!(&delays[..4], &[100, 200, 400, 800]);
+        assert_eq!(delays[10], 60_000, "capped at max_delay");
+        let mut r = ReconnectionConfig::new()
+            .with_initial_delay(Duration::from_millis(10))
+            .with_backoff_multiplier(3.0)
+            .with_max_attempts(3);
+        let got: Vec<Option<Duration>> = (0..4).map(|_| r.next_backoff()).collect();
+        assert_eq!(
+            got,
+            vec![
+                Some(Duration::from_millis(10)),
+                Some(Duration::from_millis(30)),
+                Some(Duration::from_millis(90)),
+                None
+            ]
+        );
+        r.reset();
+        assert_eq!(r.next_backoff(), Some(Duration::from_millis(10)));
+    }
+}

@@ -1,0 +1,187 @@
+//! Request → response, without I/O.
+
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use serde::Serialize;
+use serde_json::json;
+
+use super::HttpState;
+use crate::health::StreamStatus;
+
+/// The response type of every route.
+pub(crate) type HttpResponse = Response<Full<Bytes>>;
+
+const JSON: &str = "application/json";
+const PROMETHEUS: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Answers one request; never fails, never panics.
+pub(crate) fn route<B>(state: &HttpState, req: &Request<B>) -> HttpResponse {
+    let path = req.uri().path();
+    let known = matches!(path, "/health" | "/ready" | "/views" | "/metrics");
+    if !known {
+        return json_response(StatusCode::NOT_FOUND, &json!({ "error": "not found" }));
+    }
+    if req.method() != Method::GET {
+        let mut response = json_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &json!({ "error": "method not allowed" }),
+        );
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("GET"));
+        return response;
+    }
+    match path {
+        "/health" => health(state),
+        "/ready" => ready(state),
+        "/views" => json_response(StatusCode::OK, &*state.views),
+        _ => response(
+            StatusCode::OK,
+            PROMETHEUS,
+            Bytes::from(state.metrics.render_prometheus()),
+        ),
+    }
+}
+
+fn health(state: &HttpState) -> HttpResponse {
+    let mut body = json!({ "status": "ok" });
+    if let Some(monitor) = &state.health {
+        body["stream"] = serde_json::to_value(monitor.snapshot()).unwrap_or_default();
+    }
+    json_response(StatusCode::OK, &body)
+}
+
+fn ready(state: &HttpState) -> HttpResponse {
+    let reason = if !state.ready.load(Ordering::Acquire) {
+        Some("server is starting".to_string())
+    } else {
+        match state.health.as_ref().map(|m| m.status()) {
+            None | Some(StreamStatus::Connected) => None,
+            Some(status) => Some(format!("stream {status}")),
+        }
+    };
+    match reason {
+        None => json_response(StatusCode::OK, &json!({ "ready": true })),
+        Some(reason) => json_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &json!({ "ready": false, "reason": reason }),
+        ),
+    }
+}
+
+fn json_response<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> HttpResponse {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => response(status, JSON, Bytes::from(bytes)),
+        Err(err) => {
+            tracing::error!(error = %err, "could not encode an HTTP response");
+            response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                JSON,
+                Bytes::from_static(br#"{"error":"internal error"}"#),
+            )
+        }
+    }
+}
+
+fn response(status: StatusCode, content_type: &'static str, body: Bytes) -> HttpResponse {
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+
+    use http_body_util::BodyExt;
+
+    use super::*;
+    use crate::config::HealthConfig;
+    use crate::health::HealthMonitor;
+    use crate::http::{SortDescription, ViewDescription};
+    use crate::metrics::Metrics;
+
+    fn state(health: Option<HealthMonitor>) -> HttpState {
+        HttpState {
+            health,
+            metrics: Arc::new(Metrics::new(vec!["Token/list".into()])),
+            views: Arc::new(vec![ViewDescription {
+                view: "Token/latest".into(),
+                entity: "Token".into(),
+                mode: "list".into(),
+                sort: Some(SortDescription {
+                    field: vec!["last_trade_slot".into()],
+                    order: "desc".into(),
+                }),
+                fields: vec!["mint".into()],
+            }]),
+            ready: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    async fn call(state: &HttpState, method: Method, uri: &str) -> (StatusCode, String, String) {
+        let req = Request::builder().method(method).uri(uri).body(()).unwrap();
+        let resp = route(state, &req);
+        let ct = resp.headers()[CONTENT_TYPE].to_str().unwrap().to_string();
+        let status = resp.status();
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        (status, ct, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn routes_answer_with_status_and_content_type() {
+        let s = state(None);
+        let (st, ct, body) = call(&s, Method::GET, "/health?verbose=1").await;
+        assert_eq!(
+            (st, ct.as_str(), body.as_str()),
+            (StatusCode::OK, JSON, r#"{"status":"ok"}"#)
+        );
+        let (st, _, body) = call(&s, Method::GET, "/views").await;
+        assert_eq!(st, StatusCode::OK);
+        let views: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(views[0]["sort"]["field"][0], "last_trade_slot");
+        let (st, ct, body) = call(&s, Method::GET, "/metrics").await;
+        assert_eq!((st, ct.as_str()), (StatusCode::OK, PROMETHEUS));
+        assert!(body.contains("hyperstack_subscriptions{view=\"Token/list\"} 0"));
+        let (st, _, body) = call(&s, Method::GET, "/nope").await;
+        assert_eq!(
+            (st, body.as_str()),
+            (StatusCode::NOT_FOUND, r#"{"error":"not found"}"#)
+        );
+        let (st, ct, _) = call(&s, Method::DELETE, "/metrics").await;
+        assert_eq!((st, ct.as_str()), (StatusCode::METHOD_NOT_ALLOWED, JSON));
+        let (st, _, _) = call(&s, Method::POST, "/elsewhere").await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test]
+    async fn ready_needs_the_flag_and_a_connected_stream() {
+        let monitor = HealthMonitor::new(HealthConfig::new());
+        let s = state(Some(monitor.clone()));
+        let (st, _, body) = call(&s, Method::GET, "/ready").await;
+        assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(body.contains("starting"), "{body}");
+        s.ready.store(true, Ordering::Release);
+        let (st, _, body) = call(&s, Method::GET, "/ready").await;
+        assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(body.contains(r#""reason":"stream disconnected""#), "{body}");
+        monitor.set_status(StreamStatus::Connected);
+        let (st, _, body) = call(&s, Method::GET, "/ready").await;
+        assert_eq!((st, body.as_str()), (StatusCode::OK, r#"{"ready":true}"#));
+        let (st, _, body) = call(&s, Method::GET, "/health").await;
+        assert_eq!(st, StatusCode::OK);
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            (v["status"].as_str(), v["stream"]["status"].as_str()),
+            (Some("ok"), Some("connected"))
+        );
+    }
+}

@@ -1,0 +1,106 @@
+//! The bounded per-view log of recent frames, for clients resuming with an `after` cursor.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use super::frame::EncodedFrame;
+
+/// The last `capacity` frames of one view, with their sequence numbers and entity keys.
+pub(crate) struct ResumeLog {
+    capacity: usize,
+    entries: VecDeque<(u64, Arc<str>, Arc<EncodedFrame>)>,
+}
+
+impl ResumeLog {
+    /// An empty log keeping at most `capacity` frames (0: resuming only works at the head).
+    pub fn new(capacity: usize) -> ResumeLog {
+        ResumeLog {
+            capacity,
+            entries: VecDeque::with_capacity(capacity.min(4096)),
+        }
+    }
+
+    /// Records a frame; sequence numbers must increase by one per frame.
+    pub fn push(&mut self, seq: u64, key: Arc<str>, frame: Arc<EncodedFrame>) {
+        if self.capacity == 0 {
+            return;
+        }
+        if self.entries.len() == self.capacity {
+            self.entries.pop_front();
+        }
+        self.entries.push_back((seq, key, frame));
+    }
+
+    /// The frames with a sequence number above `after`, up to `current` (the view's latest),
+    /// restricted to `key` when given. `None` when `after` is ahead of `current` or some of
+    /// those frames have already been dropped.
+    pub fn after(
+        &self,
+        after: u64,
+        current: u64,
+        key: Option<&str>,
+    ) -> Option<Vec<Arc<EncodedFrame>>> {
+        if after > current {
+            return None;
+        }
+        if after == current {
+            return Some(Vec::new());
+        }
+        let oldest = self.entries.front()?.0;
+        if oldest > after + 1 {
+            return None;
+        }
+        let start = self.entries.partition_point(|(seq, _, _)| *seq <= after);
+        Some(
+            self.entries
+                .range(start..)
+                .filter(|(_, k, _)| key.is_none_or(|key| &**k == key))
+                .map(|(_, _, f)| f.clone())
+                .collect(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(n: u64) -> Arc<EncodedFrame> {
+        Arc::new(EncodedFrame::encode(&n))
+    }
+
+    fn seqs(frames: Option<Vec<Arc<EncodedFrame>>>) -> Option<Vec<u64>> {
+        frames.map(|f| {
+            f.iter()
+                .map(|f| f.json().unwrap().as_u64().unwrap())
+                .collect()
+        })
+    }
+
+    #[test]
+    fn keeps_the_last_frames() {
+        let mut log = ResumeLog::new(3);
+        for seq in 1..=5 {
+            log.push(
+                seq,
+                Arc::from(if seq % 2 == 0 { "even" } else { "odd" }),
+                frame(seq),
+            );
+        }
+        assert_eq!(seqs(log.after(2, 5, None)), Some(vec![3, 4, 5]));
+        assert_eq!(seqs(log.after(3, 5, None)), Some(vec![4, 5]));
+        assert_eq!(seqs(log.after(2, 5, Some("odd"))), Some(vec![3, 5]));
+        assert_eq!(seqs(log.after(5, 5, None)), Some(vec![]));
+        assert_eq!(seqs(log.after(1, 5, None)), None, "frame 2 was dropped");
+        assert_eq!(seqs(log.after(6, 5, None)), None, "cursor from the future");
+    }
+
+    #[test]
+    fn empty_and_zero_capacity() {
+        let mut log = ResumeLog::new(0);
+        assert_eq!(seqs(log.after(0, 0, None)), Some(vec![]));
+        log.push(1, Arc::from("k"), frame(1));
+        assert_eq!(seqs(log.after(0, 1, None)), None);
+        assert_eq!(seqs(log.after(1, 1, None)), Some(vec![]));
+    }
+}

@@ -1,0 +1,280 @@
+//! Derived views through the projector: enter, leave, push-out, pull-in, filters.
+
+use super::*;
+
+#[test]
+fn trending_window_with_limit() {
+    let mut p = small(2, 100);
+    let trending = id(&p, "Token/trending");
+    assert_eq!(
+        ops(
+            &apply(&mut p, patch("a", json!({"volume_sol": 10}))),
+            trending
+        ),
+        ["upsert a"]
+    );
+    assert_eq!(
+        ops(
+            &apply(&mut p, patch("b", json!({"volume_sol": 20}))),
+            trending
+        ),
+        ["upsert b"]
+    );
+    // Below the window: nothing.
+    assert!(ops(
+        &apply(&mut p, patch("c", json!({"volume_sol": 5}))),
+        trending
+    )
+    .is_empty());
+    // c enters and pushes a out (the leaving frame first).
+    let out = apply(
+        &mut p,
+        patch("c", json!({"volume_sol": 30})).with_seq("4:0"),
+    );
+    assert_eq!(ops(&out, trending), ["delete a", "upsert c"]);
+    assert_eq!(
+        frames_of(&out, trending)[1]["data"],
+        json!({"volume_sol": 30, "_seq": "4:0"}),
+        "full entity"
+    );
+    // A member that stays gets a patch of the changed fields.
+    let out = apply(&mut p, patch("c", json!({"volume_sol": 25, "name": "C"})));
+    assert_eq!(ops(&out, trending), ["patch c"]);
+    assert_eq!(
+        frames_of(&out, trending)[0]["data"],
+        json!({"volume_sol": 25, "name": "C"})
+    );
+    // A non-member's change publishes nothing.
+    assert!(ops(&apply(&mut p, patch("a", json!({"name": "A"}))), trending).is_empty());
+    // b leaves the window: a is pulled in with its full data.
+    let out = apply(&mut p, patch("b", json!({"volume_sol": 1})));
+    assert_eq!(ops(&out, trending), ["delete b", "upsert a"]);
+    assert_eq!(
+        frames_of(&out, trending)[1]["data"],
+        json!({"volume_sol": 10, "name": "A"})
+    );
+    // Deleting a member pulls the next one in.
+    let out = apply(&mut p, Mutation::delete("Token", "c"));
+    assert_eq!(ops(&out, trending), ["delete c", "upsert b"]);
+    let rows = &json_frames(&p.snapshot(trending, None, 0, None))[0]["data"];
+    assert_eq!(
+        rows,
+        &json!([{"key": "a", "data": {"volume_sol": 10, "name": "A"}},
+                             {"key": "b", "data": {"volume_sol": 1}}])
+    );
+}
+
+#[test]
+fn filter_toggling_enters_and_leaves() {
+    let mut p = projector();
+    let latest = id(&p, "Token/latest");
+    assert!(ops(
+        &apply(&mut p, patch("t", json!({"created_slot": 5}))),
+        latest
+    )
+    .is_empty());
+    let out = apply(&mut p, patch("t", json!({"complete": false})));
+    assert_eq!(ops(&out, latest), ["upsert t"]);
+    assert_eq!(
+        frames_of(&out, latest)[0]["data"],
+        json!({"created_slot": 5, "complete": false})
+    );
+    assert_eq!(
+        ops(
+            &apply(&mut p, patch("t", json!({"complete": true}))),
+            latest
+        ),
+        ["delete t"]
+    );
+    assert_eq!(
+        ops(
+            &apply(&mut p, patch("t", json!({"complete": false}))),
+            latest
+        ),
+        ["upsert t"]
+    );
+    // Null is not `false`: the filter excludes it.
+    assert_eq!(
+        ops(
+            &apply(&mut p, patch("t", json!({"complete": null}))),
+            latest
+        ),
+        ["delete t"]
+    );
+}
+
+#[test]
+fn desc_order_ties_by_key_and_big_numbers() {
+    let mut p = projector();
+    let trending = id(&p, "Token/trending");
+    for (key, vol) in [
+        ("b", json!(7)),
+        ("a", json!(7)),
+        ("big", json!("18446744073709551615")),
+        ("bigger", json!("18446744073709551616")),
+        ("none", json!(null)),
+        ("mid", json!(9007199254740993u64)),
+    ] {
+        apply(&mut p, patch(key, json!({"volume_sol": vol})));
+    }
+    apply(&mut p, patch("absent", json!({"name": "x"})));
+    let keys: Vec<String> = json_frames(&p.snapshot(trending, None, 0, None))[0]["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["key"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(keys, ["bigger", "big", "mid", "a", "b", "absent", "none"]);
+}
+
+#[test]
+fn nested_sort_field_without_limit() {
+    let mut p = small(2, 100);
+    let all = id(&p, "Token/all");
+    for (key, rank) in [("x", 3), ("y", 1), ("z", 2)] {
+        let out = apply(&mut p, patch(key, json!({"stats": {"rank": rank}})));
+        assert_eq!(ops(&out, all), [format!("upsert {key}")]);
+    }
+    let out = apply(&mut p, patch("y", json!({"stats": {"rank": 9}})));
+    assert_eq!(
+        ops(&out, all),
+        ["patch y"],
+        "no limit: reordering is a patch"
+    );
+    let keys: Vec<Value> = json_frames(&p.snapshot(all, None, 0, None))[0]["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["key"].clone())
+        .collect();
+    assert_eq!(keys, [json!("z"), json!("x"), json!("y")]);
+}
+
+/// A client applying every published frame of a view, as the SDK would.
+fn replay(frames: &[Value]) -> std::collections::BTreeMap<String, Map<String, Value>> {
+    let mut rows = std::collections::BTreeMap::new();
+    for f in frames {
+        let key = f["key"].as_str().unwrap_or_default().to_string();
+        match f["op"].as_str() {
+            Some("upsert") => {
+                rows.insert(key, obj(f["data"].clone()));
+            }
+            Some("patch") => {
+                let row = rows.get_mut(&key).expect("patch of a held row");
+                super::super::store::merge(row, &obj(f["data"].clone()), &[], usize::MAX);
+            }
+            Some("delete") => {
+                rows.remove(&key).expect("delete of a held row");
+            }
+            other => panic!("unexpected op {other:?}"),
+        }
+    }
+    rows
+}
+
+fn snapshot_rows(p: &Projector, view: ViewId) -> Vec<(String, Map<String, Value>)> {
+    json_frames(&p.snapshot(view, None, 0, None))
+        .iter()
+        .flat_map(|f| f["data"].as_array().cloned().unwrap_or_default())
+        .map(|r| {
+            (
+                r["key"].as_str().unwrap_or_default().to_string(),
+                obj(r["data"].clone()),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn clients_following_the_frames_match_a_brute_force_recompute() {
+    let mut p = small(4, 12);
+    let views = ["Token/list", "Token/trending", "Token/latest", "Token/all"].map(|n| id(&p, n));
+    let mut published: Vec<Vec<Value>> = vec![Vec::new(); views.len()];
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    let mut next = |n: u64| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % n
+    };
+    for step in 0..3000 {
+        let key = format!("k{}", next(20));
+        let m = match next(10) {
+            0 => Mutation::delete("Token", &key),
+            1 => patch(
+                &key,
+                json!({"complete": next(2) == 0, "created_slot": next(8)}),
+            ),
+            2 => patch(&key, json!({"volume_sol": null})),
+            3 => patch(
+                &key,
+                json!({"volume_sol": (u64::MAX - next(5)).to_string()}),
+            ),
+            4 => patch(
+                &key,
+                json!({"name": format!("n{step}"), "token_total_supply": step}),
+            ),
+            5 => patch(&key, json!({"stats": {"rank": next(6)}})),
+            _ => patch(&key, json!({"volume_sol": next(6)})),
+        };
+        for f in apply(&mut p, m) {
+            if let Some(i) = views.iter().position(|&v| v == f.view) {
+                published[i].push(f.frame.json().unwrap());
+            }
+        }
+        if step % 97 != 0 {
+            continue;
+        }
+        // Every derived view equals filter → sort → limit over the full list.
+        let all = snapshot_rows(&p, views[0]);
+        let rank = |row: &Map<String, Value>, path: &[&str]| {
+            crate::project::store::value_at(row, path)
+                .and_then(crate::project::derived::SortValue::from_json)
+        };
+        let mut trending: Vec<_> = all.clone();
+        trending.sort_by(|(ka, a), (kb, b)| {
+            let (ra, rb) = (rank(a, &["volume_sol"]), rank(b, &["volume_sol"]));
+            (ra.is_none(), std::cmp::Reverse(ra), ka).cmp(&(
+                rb.is_none(),
+                std::cmp::Reverse(rb),
+                kb,
+            ))
+        });
+        trending.truncate(4);
+        let mut latest: Vec<_> = all
+            .iter()
+            .filter(|(_, r)| r.get("complete") == Some(&json!(false)))
+            .cloned()
+            .collect();
+        latest.sort_by(|(ka, a), (kb, b)| {
+            let (ra, rb) = (rank(a, &["created_slot"]), rank(b, &["created_slot"]));
+            (ra.is_none(), std::cmp::Reverse(ra), ka).cmp(&(
+                rb.is_none(),
+                std::cmp::Reverse(rb),
+                kb,
+            ))
+        });
+        latest.truncate(4);
+        let mut by_rank = all.clone();
+        by_rank.sort_by(|(ka, a), (kb, b)| {
+            let (ra, rb) = (rank(a, &["stats", "rank"]), rank(b, &["stats", "rank"]));
+            (ra.is_none(), ra, ka).cmp(&(rb.is_none(), rb, kb))
+        });
+        let expected = [all, trending, latest, by_rank];
+        for (i, view) in views.iter().enumerate() {
+            assert_eq!(
+                snapshot_rows(&p, *view),
+                expected[i],
+                "step {step}, view {view}"
+            );
+            // Lists keep evicted rows on the client; derived views must match exactly.
+            if i > 0 {
+                let client: Vec<_> = replay(&published[i]).into_iter().collect();
+                let mut want = expected[i].clone();
+                want.sort_by(|a, b| a.0.cmp(&b.0));
+                assert_eq!(client, want, "client of view {view} at step {step}");
+            }
+        }
+        assert!(p.entity_count("Token") <= 12);
+    }
+}

@@ -1,0 +1,395 @@
+//! `Server::builder()`: configuration, start-up, the running server's handle, shutdown.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::bus;
+use crate::config::{
+    EntityCacheConfig, HealthConfig, HttpHealthConfig, ReconnectionConfig, ServerConfig,
+    StateTableConfig, WebSocketConfig, YellowstoneConfig,
+};
+use crate::health::HealthMonitor;
+use crate::http::{HttpState, SortDescription, ViewDescription};
+use crate::metrics::Metrics;
+use crate::mutation::Mutation;
+use crate::project::Projector;
+use crate::spec::Stack;
+use crate::websocket::{self, ClientContext, Connections};
+
+/// Errors of starting a server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// No stack was given to the builder.
+    #[error("no stack: call `.spec(stack)` on the builder")]
+    NoStack,
+    /// A listener could not bind.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A configured part is not available in this build.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// The hyperstack server. Start one with [`Server::builder`].
+pub struct Server;
+
+impl Server {
+    /// A builder with the defaults (WebSocket on `[::]:8877`).
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder::default()
+    }
+}
+
+/// Configures and starts a server.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use hyperstack_server::Server;
+/// let running = Server::builder()
+///     .spec(pump_stack::spec())
+///     .websocket()
+///     .bind("127.0.0.1:8877".parse()?)
+///     .health_monitoring()
+///     .http_health()
+///     .start()
+///     .await?;
+/// running.run_until_signal().await;
+/// # Ok(()) }
+/// ```
+#[derive(Default)]
+pub struct ServerBuilder {
+    stack: Option<Stack>,
+    config: ServerConfig,
+}
+
+impl ServerBuilder {
+    /// The stack to serve (a generated crate's `spec()`).
+    pub fn spec(mut self, stack: Stack) -> Self {
+        self.stack = Some(stack);
+        self
+    }
+
+    /// Enables the WebSocket listener (always on; kept for the documented builder chain).
+    pub fn websocket(self) -> Self {
+        self
+    }
+
+    /// WebSocket listen address.
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.config.websocket.bind_address = addr;
+        self
+    }
+
+    /// Full WebSocket configuration.
+    pub fn websocket_config(mut self, config: WebSocketConfig) -> Self {
+        self.config.websocket = config;
+        self
+    }
+
+    /// Upstream Yellowstone endpoint.
+    pub fn yellowstone(mut self, config: YellowstoneConfig) -> Self {
+        self.config.yellowstone = Some(config);
+        self
+    }
+
+    /// Enables health monitoring with the defaults.
+    pub fn health_monitoring(mut self) -> Self {
+        self.config.health.get_or_insert_with(HealthConfig::default);
+        self
+    }
+
+    /// Health monitoring with this configuration.
+    pub fn health_config(mut self, config: HealthConfig) -> Self {
+        self.config.health = Some(config);
+        self
+    }
+
+    /// Enables the HTTP health endpoint on the default `0.0.0.0:8081`.
+    pub fn http_health(mut self) -> Self {
+        self.config
+            .http_health
+            .get_or_insert_with(HttpHealthConfig::default);
+        self
+    }
+
+    /// Enables the HTTP health endpoint on `addr`.
+    pub fn health_bind(mut self, addr: SocketAddr) -> Self {
+        self.config.http_health = Some(HttpHealthConfig::new(addr));
+        self
+    }
+
+    /// HTTP health endpoint with this configuration.
+    pub fn http_health_config(mut self, config: HttpHealthConfig) -> Self {
+        self.config.http_health = Some(config);
+        self
+    }
+
+    /// Enables upstream reconnection with the defaults.
+    pub fn reconnection(mut self) -> Self {
+        self.config
+            .reconnection
+            .get_or_insert_with(ReconnectionConfig::default);
+        self
+    }
+
+    /// Upstream reconnection with this policy.
+    pub fn reconnection_config(mut self, config: ReconnectionConfig) -> Self {
+        self.config.reconnection = Some(config);
+        self
+    }
+
+    /// Entity cache and snapshot batching.
+    pub fn entity_cache_config(mut self, config: EntityCacheConfig) -> Self {
+        self.config.cache = config;
+        self
+    }
+
+    /// State table bounds.
+    pub fn state_table_config(mut self, config: StateTableConfig) -> Self {
+        self.config.state_table = config;
+        self
+    }
+
+    /// The configuration as built so far.
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    /// Binds the listeners and starts every task.
+    pub async fn start(self) -> Result<RunningServer, ServerError> {
+        let stack = self.stack.ok_or(ServerError::NoStack)?;
+        let config = self.config;
+        if let Some(y) = &config.yellowstone {
+            return Err(ServerError::Unsupported(format!(
+                "Yellowstone ingestion ({}) is not built yet; feed mutations with `RunningServer::mutations()`",
+                y.endpoint
+            )));
+        }
+        let projector = Projector::new(&stack, config.cache, config.state_table);
+        let views = Arc::new(projector.views().to_vec());
+        let metrics = Arc::new(Metrics::new(
+            views.iter().map(|v| v.full_name.clone()).collect(),
+        ));
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let (bus_tx, bus_rx) = mpsc::channel(4_096);
+        let (mutation_tx, mutation_rx) = mpsc::channel(config.websocket.message_queue_size.max(64));
+
+        let ws_addr = config.websocket.bind_address;
+        let listener = TcpListener::bind(ws_addr)
+            .await
+            .map_err(|source| ServerError::Bind {
+                addr: ws_addr,
+                source,
+            })?;
+        let ws_local = listener.local_addr().map_err(|source| ServerError::Bind {
+            addr: ws_addr,
+            source,
+        })?;
+
+        let health = config.health.map(HealthMonitor::new);
+        let ready = Arc::new(AtomicBool::new(true));
+        let mut tasks: Vec<JoinHandle<()>> = Vec::new();
+        let mut http_local = None;
+        if let Some(http) = config.http_health {
+            let http_listener = TcpListener::bind(http.bind_address)
+                .await
+                .map_err(|source| ServerError::Bind {
+                    addr: http.bind_address,
+                    source,
+                })?;
+            http_local = http_listener.local_addr().ok();
+            let state = HttpState {
+                health: health.clone(),
+                metrics: metrics.clone(),
+                views: Arc::new(describe_views(&stack, &views)),
+                ready: ready.clone(),
+            };
+            let shutdown = shutdown_rx.clone();
+            tasks.push(tokio::spawn(async move {
+                if let Err(e) = crate::http::serve(http_listener, state, shutdown).await {
+                    tracing::error!(error = %e, "HTTP health endpoint failed");
+                }
+            }));
+        }
+        if let Some(h) = &health {
+            tasks.push(h.spawn_heartbeat(shutdown_rx.clone()));
+        }
+
+        tasks.push(tokio::spawn(bus::run(
+            projector,
+            bus_rx,
+            mutation_rx,
+            metrics.clone(),
+            shutdown_rx.clone(),
+        )));
+        let connections = Arc::new(Connections::default());
+        let ctx = ClientContext {
+            bus: bus_tx,
+            views: views.clone(),
+            metrics: metrics.clone(),
+            shutdown: shutdown_rx.clone(),
+            queue_size: config.websocket.message_queue_size,
+            max_subscriptions: config.websocket.max_subscriptions_per_client,
+        };
+        tasks.push(tokio::spawn(websocket::accept_loop(
+            listener,
+            ctx,
+            config.websocket.max_clients,
+            config.websocket.auth_token.as_deref().map(Arc::from),
+            connections.clone(),
+        )));
+        tracing::info!(websocket = %ws_local, http = ?http_local, stack = %stack.name, "hyperstack server listening");
+        Ok(RunningServer {
+            ws_addr: ws_local,
+            http_addr: http_local,
+            mutations: MutationSender(mutation_tx),
+            health,
+            metrics,
+            ready,
+            shutdown: shutdown_tx,
+            connections,
+            tasks,
+        })
+    }
+}
+
+fn describe_views(stack: &Stack, views: &[crate::project::ViewInfo]) -> Vec<ViewDescription> {
+    views
+        .iter()
+        .map(|v| ViewDescription {
+            view: v.full_name.clone(),
+            entity: v.entity.clone(),
+            mode: v.mode.to_string(),
+            sort: v.sort.as_ref().map(|(field, order)| SortDescription {
+                field: field.clone(),
+                order: match order {
+                    crate::spec::SortOrder::Asc => "asc".to_string(),
+                    crate::spec::SortOrder::Desc => "desc".to_string(),
+                },
+            }),
+            fields: stack
+                .entity(&v.entity)
+                .map(|e| {
+                    e.fields
+                        .iter()
+                        .filter(|f| f.emit)
+                        .map(|f| f.name.clone())
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// Sends mutations into a running server (the transform stage's output, or a test's input).
+#[derive(Clone, Debug)]
+pub struct MutationSender(mpsc::Sender<Mutation>);
+
+impl MutationSender {
+    /// Sends a mutation, waiting while the projection stage is busy. Errors when the server has
+    /// shut down.
+    pub async fn send(&self, m: Mutation) -> Result<(), Mutation> {
+        self.0.send(m).await.map_err(|e| e.0)
+    }
+}
+
+/// A started server.
+pub struct RunningServer {
+    ws_addr: SocketAddr,
+    http_addr: Option<SocketAddr>,
+    mutations: MutationSender,
+    health: Option<HealthMonitor>,
+    metrics: Arc<Metrics>,
+    ready: Arc<AtomicBool>,
+    shutdown: watch::Sender<bool>,
+    connections: Arc<Connections>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// Where the WebSocket listener listens (the real port when bound to port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.ws_addr
+    }
+
+    /// Where the HTTP health endpoint listens, when enabled.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http_addr
+    }
+
+    /// The entry point of mutations.
+    pub fn mutations(&self) -> MutationSender {
+        self.mutations.clone()
+    }
+
+    /// The health monitor, when enabled.
+    pub fn health(&self) -> Option<&HealthMonitor> {
+        self.health.as_ref()
+    }
+
+    /// The metrics behind `/metrics`.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Sets what `/ready` reports (together with the stream status).
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::Release);
+    }
+
+    /// Open WebSocket connections.
+    pub fn connections(&self) -> usize {
+        self.connections.current()
+    }
+
+    /// Graceful shutdown: stop accepting, send close frames, let clients flush (at most
+    /// `grace`), stop every task.
+    pub async fn shutdown(self, grace: Duration) {
+        let _ = self.shutdown.send(true);
+        let _ = tokio::time::timeout(grace, self.connections.drained()).await;
+        for task in self.tasks {
+            let _ = tokio::time::timeout(grace, task).await;
+        }
+        tracing::info!("hyperstack server stopped");
+    }
+
+    /// Runs until SIGINT or SIGTERM, then shuts down gracefully (5 s grace).
+    pub async fn run_until_signal(self) {
+        wait_for_signal().await;
+        tracing::info!("signal received: shutting down");
+        self.shutdown(Duration::from_secs(5)).await;
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
