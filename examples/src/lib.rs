@@ -1,1 +1,6 @@
-//! hyperstack examples: stack specs under `examples/<stack>/`, and the programs that use them.
+//! hyperstack examples: stack specs under `examples/<stack>/`, deterministic data generators
+//! for them, and the programs that use them.
+
+#![warn(missing_docs)]
+
+pub mod generator;
