@@ -11,13 +11,17 @@
 
 mod bus;
 pub mod config;
+pub mod decode;
 pub mod health;
 pub mod http;
+pub mod ingest;
 pub mod metrics;
 mod mutation;
 pub mod project;
 mod server;
+pub mod source;
 mod telemetry;
+pub mod transform;
 pub mod websocket;
 
 pub use config::{
@@ -26,6 +30,11 @@ pub use config::{
 };
 pub use health::{HealthMonitor, StreamStatus};
 pub use hyperstack_spec as spec;
+pub use ingest::{spawn_ingest, IngestError, IngestOptions, MutationSink, SourceConfig};
 pub use mutation::{Change, Mutation};
 pub use server::{MutationSender, RunningServer, Server, ServerBuilder, ServerError};
+pub use source::replay::{ReplayConfig, ReplayInput, ReplaySpeed};
+pub use source::yellowstone::{SourceError, SourceEvent, YellowstoneSourceConfig};
+pub use source::{Commitment, RawUpdate};
 pub use telemetry::init_tracing;
+pub use transform::{TransformStats, Transformer};

@@ -16,9 +16,13 @@ use crate::config::{
 };
 use crate::health::HealthMonitor;
 use crate::http::{HttpState, SortDescription, ViewDescription};
+use crate::ingest::{spawn_ingest, IngestOptions, SourceConfig};
 use crate::metrics::Metrics;
 use crate::mutation::Mutation;
 use crate::project::Projector;
+use crate::source::replay::ReplayConfig;
+use crate::source::yellowstone::YellowstoneSourceConfig;
+use crate::source::Commitment;
 use crate::spec::Stack;
 use crate::websocket::{self, ClientContext, Connections};
 
@@ -71,6 +75,8 @@ impl Server {
 pub struct ServerBuilder {
     stack: Option<Stack>,
     config: ServerConfig,
+    replay: Option<ReplayConfig>,
+    commitment: Commitment,
 }
 
 impl ServerBuilder {
@@ -100,6 +106,19 @@ impl ServerBuilder {
     /// Upstream Yellowstone endpoint.
     pub fn yellowstone(mut self, config: YellowstoneConfig) -> Self {
         self.config.yellowstone = Some(config);
+        self
+    }
+
+    /// Ingests this replay recording when no Yellowstone endpoint is configured.
+    pub fn replay(mut self, config: ReplayConfig) -> Self {
+        self.replay = Some(config);
+        self
+    }
+
+    /// Commitment of the Yellowstone subscription (default confirmed; `processed` is rejected
+    /// by [`ServerBuilder::start`]).
+    pub fn commitment(mut self, commitment: Commitment) -> Self {
+        self.commitment = commitment;
         self
     }
 
@@ -170,12 +189,21 @@ impl ServerBuilder {
     pub async fn start(self) -> Result<RunningServer, ServerError> {
         let stack = self.stack.ok_or(ServerError::NoStack)?;
         let config = self.config;
-        if let Some(y) = &config.yellowstone {
-            return Err(ServerError::Unsupported(format!(
-                "Yellowstone ingestion ({}) is not built yet; feed mutations with `RunningServer::mutations()`",
-                y.endpoint
-            )));
-        }
+        let source = match (&config.yellowstone, self.replay) {
+            (Some(y), _) => {
+                if self.commitment == Commitment::Processed {
+                    return Err(ServerError::Unsupported(
+                        "commitment `processed` is not supported: updates of dead slots are not rolled back; use confirmed or finalized".into(),
+                    ));
+                }
+                let mut source = YellowstoneSourceConfig::new(y.clone(), Vec::new());
+                source.commitment = self.commitment;
+                source.reconnection = config.reconnection.clone().unwrap_or_default();
+                Some(SourceConfig::Yellowstone(source))
+            }
+            (None, Some(replay)) => Some(SourceConfig::Replay(replay)),
+            (None, None) => None,
+        };
         let projector = Projector::new(&stack, config.cache, config.state_table);
         let views = Arc::new(projector.views().to_vec());
         let metrics = Arc::new(Metrics::new(
@@ -249,11 +277,37 @@ impl ServerBuilder {
             config.websocket.auth_token.as_deref().map(Arc::from),
             connections.clone(),
         )));
+        let mutations = MutationSender(mutation_tx);
+        if let Some(source) = source {
+            let options = IngestOptions {
+                state_table: config.state_table,
+                health: health
+                    .clone()
+                    .unwrap_or_else(|| HealthMonitor::new(HealthConfig::default())),
+                metrics: Some(metrics.clone()),
+                events: None,
+            };
+            let ingest = spawn_ingest(
+                &stack,
+                source,
+                options,
+                mutations.clone(),
+                shutdown_rx.clone(),
+            )
+            .map_err(|e| ServerError::Unsupported(format!("cannot start ingestion: {e}")))?;
+            tasks.push(tokio::spawn(async move {
+                match ingest.await {
+                    Ok(Err(e)) => tracing::error!(error = %e, "ingestion stopped with an error"),
+                    Err(e) => tracing::error!(error = %e, "ingestion task failed"),
+                    Ok(Ok(_)) => {}
+                }
+            }));
+        }
         tracing::info!(websocket = %ws_local, http = ?http_local, stack = %stack.name, "hyperstack server listening");
         Ok(RunningServer {
             ws_addr: ws_local,
             http_addr: http_local,
-            mutations: MutationSender(mutation_tx),
+            mutations,
             health,
             metrics,
             ready,

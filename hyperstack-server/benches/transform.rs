@@ -1,0 +1,81 @@
+//! Decode + transform throughput: pump `BondingCurve` account updates (Borsh, 8-byte
+//! discriminator, 81 bytes) through the compiled plan, LastWrite mappings, on one core.
+//!
+//! `cargo bench -p hyperstack-server --bench transform`
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use hyperstack_server::source::{AccountUpdate, Commitment, Pubkey, RawUpdate};
+use hyperstack_server::spec::{FieldKind, Stack};
+use hyperstack_server::{StateTableConfig, Transformer};
+
+const CURVES: u64 = 1_000;
+const BATCH: u64 = 10_000;
+const PROGRAM: &str = "6EF8rrecthR5Dkzon8Nwu78hRvfCKubJ14M5uBEwF6P";
+
+/// The pump stack with only its LastWrite account mappings (no computed fields).
+fn last_write_only() -> Stack {
+    let mut stack = pump_stack::spec();
+    for e in &mut stack.entities {
+        e.fields
+            .retain(|f| matches!(f.kind, FieldKind::Mapped { .. }));
+        e.computed_order.clear();
+    }
+    stack
+}
+
+/// Feeds `BATCH` updates per iteration; each changes a curve's reserves, with growing
+/// slots and write versions so none is dropped as stale.
+fn bench_stack(c: &mut Criterion, name: &str, stack: Stack) {
+    let mut t = Transformer::new(&stack, StateTableConfig::default()).expect("plan");
+    let owner: Pubkey = PROGRAM.parse().expect("address");
+    let mut data = vec![23, 183, 248, 55, 96, 216, 172, 96];
+    data.resize(8 + 5 * 8 + 1 + 32, 0);
+    let update = AccountUpdate {
+        slot: 0,
+        write_version: 0,
+        pubkey: Pubkey([0; 32]),
+        owner,
+        data,
+        commitment: Commitment::Confirmed,
+    };
+    let mut counter = 0u64;
+    let mut out = Vec::with_capacity(16);
+    let mut group = c.benchmark_group("decode+transform");
+    group.throughput(Throughput::Elements(BATCH));
+    group.bench_function(name, |b| {
+        b.iter(|| {
+            let mut raw = RawUpdate::Account(update.clone());
+            for _ in 0..BATCH {
+                counter += 1;
+                if let RawUpdate::Account(a) = &mut raw {
+                    a.slot = 1 + counter / 50;
+                    a.write_version = counter;
+                    let curve = counter % CURVES;
+                    a.pubkey.0[..8].copy_from_slice(&curve.to_le_bytes());
+                    a.data[8..16].copy_from_slice(&(1_000_000_000 - counter).to_le_bytes());
+                    a.data[16..24].copy_from_slice(&(30_000_000_000 + counter).to_le_bytes());
+                    a.data[32..40].copy_from_slice(&(counter * 3).to_le_bytes());
+                }
+                t.apply(&raw, &mut out);
+                out.clear();
+            }
+        })
+    });
+    group.finish();
+}
+
+fn benches(c: &mut Criterion) {
+    bench_stack(c, "bonding_curve_last_write", last_write_only());
+    bench_stack(
+        c,
+        "bonding_curve_pump_stack_with_computed",
+        pump_stack::spec(),
+    );
+}
+
+criterion_group! {
+    name = transform;
+    config = Criterion::default().sample_size(20);
+    targets = benches
+}
+criterion_main!(transform);

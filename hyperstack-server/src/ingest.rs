@@ -1,0 +1,175 @@
+//! Wiring the ingestion stages: a source task feeding raw updates through a bounded channel
+//! into the transform, whose mutations go to a [`MutationSink`] (the server's
+//! [`MutationSender`], or a channel in tests).
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::config::StateTableConfig;
+use crate::health::{HealthMonitor, StreamStatus};
+use crate::metrics::Metrics;
+use crate::mutation::Mutation;
+use crate::server::MutationSender;
+use crate::source::replay::{self, ReplayConfig, ReplayError};
+use crate::source::yellowstone::{self, SourceError, SourceEvent, YellowstoneSourceConfig};
+use crate::source::RawUpdate;
+use crate::spec::Stack;
+use crate::transform::{PlanError, TransformStats, Transformer};
+
+/// Raw updates buffered between the source and the transform.
+const RAW_QUEUE: usize = 1_024;
+
+/// Where mutations go.
+pub trait MutationSink: Send + Sync + 'static {
+    /// Sends one mutation; `false` when the receiver is gone.
+    fn send_mutation(&self, m: Mutation) -> impl Future<Output = bool> + Send;
+}
+
+impl MutationSink for MutationSender {
+    async fn send_mutation(&self, m: Mutation) -> bool {
+        self.send(m).await.is_ok()
+    }
+}
+
+impl MutationSink for mpsc::Sender<Mutation> {
+    async fn send_mutation(&self, m: Mutation) -> bool {
+        self.send(m).await.is_ok()
+    }
+}
+
+/// Which source to ingest from.
+#[derive(Debug, Clone)]
+pub enum SourceConfig {
+    /// A live Yellowstone gRPC endpoint.
+    Yellowstone(YellowstoneSourceConfig),
+    /// A replay recording.
+    Replay(ReplayConfig),
+}
+
+/// Why ingestion could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The stack cannot be compiled into a transform plan.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// The Yellowstone source stopped with an error.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// The replay could not be read.
+    #[error(transparent)]
+    Replay(#[from] ReplayError),
+    /// The source needs program addresses but the stack's IDLs declare none.
+    #[error("none of the stack's IDLs declares a program address to subscribe to")]
+    NoPrograms,
+}
+
+/// Shared services of an ingestion pipeline.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// State table bounds.
+    pub state_table: StateTableConfig,
+    /// Stream health (status, errors, events).
+    pub health: HealthMonitor,
+    /// Counts ingested events and decode errors, when given.
+    pub metrics: Option<Arc<Metrics>>,
+    /// Receives the Yellowstone source's events, when given.
+    pub events: Option<mpsc::UnboundedSender<SourceEvent>>,
+}
+
+/// Starts the pipeline: source → transform → `sink`, until the source ends, the sink closes
+/// or `shutdown` becomes true. The task returns the transform's counters.
+pub fn spawn_ingest<S: MutationSink>(
+    stack: &Stack,
+    source: SourceConfig,
+    options: IngestOptions,
+    sink: S,
+    shutdown: watch::Receiver<bool>,
+) -> Result<JoinHandle<Result<TransformStats, IngestError>>, IngestError> {
+    let mut transformer = Transformer::new(stack, options.state_table)?;
+    if let Some(m) = &options.metrics {
+        transformer = transformer.with_metrics(m.clone());
+    }
+    let mut source = source;
+    if let SourceConfig::Yellowstone(y) = &mut source {
+        if y.programs.is_empty() {
+            y.programs = transformer.decoder().program_addresses();
+        }
+        if y.programs.is_empty() {
+            return Err(IngestError::NoPrograms);
+        }
+    }
+    let (raw_tx, raw_rx) = mpsc::channel::<RawUpdate>(RAW_QUEUE);
+    let health = options.health.clone();
+    let source_shutdown = shutdown.clone();
+    let source_task = tokio::spawn(async move {
+        match source {
+            SourceConfig::Yellowstone(config) => {
+                yellowstone::run(&config, raw_tx, health, options.events, source_shutdown)
+                    .await
+                    .map_err(IngestError::from)
+            }
+            SourceConfig::Replay(config) => {
+                health.set_status(StreamStatus::Connected);
+                let result = replay::run(&config, raw_tx, source_shutdown).await;
+                match &result {
+                    Ok(stats) => {
+                        tracing::info!(
+                            updates = stats.updates,
+                            bad_lines = stats.bad_lines,
+                            "replay finished"
+                        );
+                        health.set_status(StreamStatus::Disconnected);
+                    }
+                    Err(e) => {
+                        health.record_error(e.to_string());
+                        health.set_status(StreamStatus::Error(e.to_string()));
+                    }
+                }
+                result.map(|_| ()).map_err(IngestError::from)
+            }
+        }
+    });
+    Ok(tokio::spawn(transform_loop(
+        transformer,
+        raw_rx,
+        sink,
+        shutdown,
+        source_task,
+    )))
+}
+
+async fn transform_loop<S: MutationSink>(
+    mut transformer: Transformer,
+    mut raw_rx: mpsc::Receiver<RawUpdate>,
+    sink: S,
+    mut shutdown: watch::Receiver<bool>,
+    source_task: JoinHandle<Result<(), IngestError>>,
+) -> Result<TransformStats, IngestError> {
+    let mut out = Vec::new();
+    loop {
+        let update = tokio::select! {
+            u = raw_rx.recv() => u,
+            _ = shutdown.changed() => None,
+        };
+        let Some(update) = update else {
+            break;
+        };
+        transformer.apply(&update, &mut out);
+        for m in out.drain(..) {
+            if !sink.send_mutation(m).await {
+                source_task.abort();
+                return Ok(transformer.stats());
+            }
+        }
+    }
+    drop(raw_rx);
+    let stats = transformer.stats();
+    tracing::info!(?stats, "ingestion stopped");
+    match source_task.await {
+        Ok(Err(e)) => Err(e),
+        _ => Ok(stats),
+    }
+}

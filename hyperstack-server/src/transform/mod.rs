@@ -1,0 +1,252 @@
+//! The transform stage: decoded updates → entity [`Mutation`]s.
+//!
+//! [`Transformer::new`] compiles the stack once (the plan): every source path becomes field
+//! indices, every binding is listed under the account type / instruction / event feeding it.
+//! [`Transformer::apply`] then, per raw update: drops duplicates and stale account writes
+//! ([`Dedup`]), decodes ([`crate::decode`]), registers lookup entries, resolves entity keys
+//! (directly or through a lookup), applies field strategies, re-evaluates the computed fields
+//! whose inputs changed (in dependency order) and emits one mutation per touched entity with
+//! the changed, emitted fields only and `_seq` = `"slot:n"` (n counts the updates applied in
+//! that slot, so it grows with every change of an entity).
+//!
+//! State is bounded: one LRU table of `StateTableConfig::max_entries` entities per entity
+//! type, lookup indexes of the same size; an evicted entity starts over when seen again.
+
+mod apply;
+mod plan;
+mod state;
+
+use std::collections::HashSet;
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+
+use lru::LruCache;
+
+use crate::config::StateTableConfig;
+use crate::decode::{DecodeError, StackDecoder, TxItem};
+use crate::metrics::Metrics;
+use crate::mutation::Mutation;
+use crate::source::{Dedup, Pubkey, RawUpdate};
+use crate::spec::Stack;
+
+pub use plan::PlanError;
+
+use plan::Plan;
+use state::EntityState;
+
+/// An entity key value, as a hashable typed value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum KeyVal {
+    Pubkey(Pubkey),
+    Int(i128),
+    Str(Box<str>),
+}
+
+impl KeyVal {
+    fn render(&self) -> Arc<str> {
+        match self {
+            KeyVal::Pubkey(p) => Arc::from(p.to_base58()),
+            KeyVal::Int(i) => Arc::from(i.to_string()),
+            KeyVal::Str(s) => Arc::from(&**s),
+        }
+    }
+}
+
+/// Counters of what the transform did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TransformStats {
+    /// Raw updates applied (after dedup).
+    pub updates: u64,
+    /// Raw updates dropped as duplicates or stale.
+    pub duplicates: u64,
+    /// Items (accounts, instructions, events) that could not be decoded.
+    pub decode_errors: u64,
+    /// Bindings skipped because their key was null or not in the lookup index yet.
+    pub unresolved_keys: u64,
+    /// Mutations emitted.
+    pub mutations: u64,
+}
+
+/// Counts decode errors in the metrics and logs the first of each kind.
+#[derive(Debug, Default)]
+struct ErrorReporter {
+    metrics: Option<Arc<Metrics>>,
+    logged: HashSet<String>,
+}
+
+impl ErrorReporter {
+    fn report(&mut self, item: &'static str, error: &DecodeError) {
+        let label = format!("{item}_{}", error.kind());
+        if let Some(m) = &self.metrics {
+            m.decode_error(&label);
+        }
+        if !self.logged.contains(&label) {
+            tracing::warn!(kind = %label, %error, "cannot decode an update (further errors of this kind are only counted)");
+            self.logged.insert(label);
+        }
+    }
+}
+
+/// Decodes raw updates and turns them into mutations; see the [module docs](self).
+pub struct Transformer {
+    decoder: StackDecoder,
+    plan: Arc<Plan>,
+    /// Per entity type.
+    tables: Vec<LruCache<KeyVal, EntityState>>,
+    /// `[entity][lookup]`: looked-up value → primary key.
+    lookups: Vec<Vec<LruCache<KeyVal, KeyVal>>>,
+    dedup: Dedup,
+    seq: (u64, u64),
+    errors: ErrorReporter,
+    items: Vec<TxItem>,
+    stats: TransformStats,
+}
+
+impl Transformer {
+    /// Compiles `stack`; state bounded by `config`.
+    pub fn new(stack: &Stack, config: StateTableConfig) -> Result<Transformer, PlanError> {
+        let plan = Plan::compile(stack, config.max_array_length)?;
+        let cap = NonZeroUsize::new(config.max_entries.max(1)).unwrap_or(NonZeroUsize::MIN);
+        let tables = plan.entities.iter().map(|_| LruCache::new(cap)).collect();
+        let lookups = plan
+            .entities
+            .iter()
+            .map(|e| (0..e.lookups).map(|_| LruCache::new(cap)).collect())
+            .collect();
+        Ok(Transformer {
+            decoder: StackDecoder::new(stack),
+            plan: Arc::new(plan),
+            tables,
+            lookups,
+            dedup: Dedup::new(config.max_entries.saturating_mul(4).max(4_096)),
+            seq: (0, 0),
+            errors: ErrorReporter::default(),
+            items: Vec::new(),
+            stats: TransformStats::default(),
+        })
+    }
+
+    /// Counts decode errors (`<item>_<kind>`, e.g. `account_truncated`) and ingested events
+    /// in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Transformer {
+        self.errors.metrics = Some(metrics);
+        self
+    }
+
+    /// The decoder (program addresses, layouts).
+    pub fn decoder(&self) -> &StackDecoder {
+        &self.decoder
+    }
+
+    /// What the transform did so far.
+    pub fn stats(&self) -> TransformStats {
+        self.stats
+    }
+
+    fn next_seq(&mut self, slot: u64) -> String {
+        if self.seq.0 == slot {
+            self.seq.1 += 1;
+        } else {
+            self.seq = (slot, 0);
+        }
+        format!("{}:{}", self.seq.0, self.seq.1)
+    }
+
+    /// Applies one raw update, pushing the resulting mutations onto `out`.
+    pub fn apply(&mut self, update: &RawUpdate, out: &mut Vec<Mutation>) {
+        if !self.dedup.admit(update) {
+            self.stats.duplicates += 1;
+            return;
+        }
+        self.stats.updates += 1;
+        if let Some(m) = &self.errors.metrics {
+            m.ingest_event(None);
+        }
+        let before = out.len();
+        let plan = Arc::clone(&self.plan);
+        match update {
+            RawUpdate::Account(a) => match self.decoder.decode_account(a) {
+                Ok(Some(decoded)) => {
+                    let seq = self.next_seq(a.slot);
+                    let ctx = plan::ItemCtx {
+                        value: &decoded.value,
+                        address: Some(&a.pubkey),
+                        roles: &[],
+                        slot: a.slot,
+                        signature: None,
+                    };
+                    let item = &plan.accounts[decoded.program][decoded.account];
+                    apply::item(self, &plan, item, &ctx, &seq, out);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    self.stats.decode_errors += 1;
+                    self.errors.report("account", &e);
+                }
+            },
+            RawUpdate::Transaction(tx) => {
+                let mut items = std::mem::take(&mut self.items);
+                items.clear();
+                let (errors, stats) = (&mut self.errors, &mut self.stats);
+                self.decoder
+                    .decode_transaction(tx, &mut items, &mut |item, e| {
+                        stats.decode_errors += 1;
+                        errors.report(item, &e);
+                    });
+                for it in &items {
+                    let seq = self.next_seq(tx.slot);
+                    let (value, roles, item) = match it {
+                        TxItem::Instruction(ix) => (
+                            &ix.args,
+                            &ix.accounts[..],
+                            &plan.instructions[ix.program][ix.instruction],
+                        ),
+                        TxItem::Event(ev) => {
+                            (&ev.value, &[][..], &plan.events[ev.program][ev.event])
+                        }
+                    };
+                    let ctx = plan::ItemCtx {
+                        value,
+                        address: None,
+                        roles,
+                        slot: tx.slot,
+                        signature: Some(&tx.signature),
+                    };
+                    apply::item(self, &plan, item, &ctx, &seq, out);
+                }
+                self.items = items;
+            }
+        }
+        self.stats.mutations += (out.len() - before) as u64;
+    }
+
+    /// The current state of an entity as JSON (every field that has a value, including
+    /// `emit = false` ones); for tests and debugging.
+    pub fn entity_json(&self, entity: &str, key: &str) -> Option<serde_json::Value> {
+        let ei = self.plan.entities.iter().position(|e| &*e.name == entity)?;
+        let plan = &self.plan.entities[ei];
+        let (_, state) = self.tables[ei].iter().find(|(_, s)| &*s.key == key)?;
+        let mut map = serde_json::Map::new();
+        for (f, s) in plan.fields.iter().zip(&state.fields) {
+            if *s != state::FieldState::Unset {
+                map.insert(f.name.clone(), s.to_json(apply::layout_of(f)));
+            }
+        }
+        Some(serde_json::Value::Object(map))
+    }
+
+    /// Keys of the entities of `entity` in the state table.
+    pub fn keys(&self, entity: &str) -> Vec<String> {
+        self.plan
+            .entities
+            .iter()
+            .position(|e| &*e.name == entity)
+            .map(|ei| {
+                self.tables[ei]
+                    .iter()
+                    .map(|(_, s)| s.key.to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
