@@ -26,17 +26,30 @@ const RAW_QUEUE: usize = 1_024;
 pub trait MutationSink: Send + Sync + 'static {
     /// Sends one mutation; `false` when the receiver is gone.
     fn send_mutation(&self, m: Mutation) -> impl Future<Output = bool> + Send;
+
+    /// Resolves once every mutation sent so far has been taken by the receiver.
+    fn drained(&self) -> impl Future<Output = ()> + Send;
 }
 
 impl MutationSink for MutationSender {
     async fn send_mutation(&self, m: Mutation) -> bool {
         self.send(m).await.is_ok()
     }
+
+    async fn drained(&self) {
+        MutationSender::drained(self).await
+    }
 }
 
 impl MutationSink for mpsc::Sender<Mutation> {
     async fn send_mutation(&self, m: Mutation) -> bool {
         self.send(m).await.is_ok()
+    }
+
+    async fn drained(&self) {
+        while self.capacity() < self.max_capacity() && !self.is_closed() {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
     }
 }
 
@@ -149,10 +162,14 @@ async fn transform_loop<S: MutationSink>(
     source_task: JoinHandle<Result<(), IngestError>>,
 ) -> Result<TransformStats, IngestError> {
     let mut out = Vec::new();
+    let mut stopped = false;
     loop {
         let update = tokio::select! {
             u = raw_rx.recv() => u,
-            _ = shutdown.changed() => None,
+            _ = shutdown.changed() => {
+                stopped = true;
+                None
+            }
         };
         let Some(update) = update else {
             break;
@@ -167,6 +184,14 @@ async fn transform_loop<S: MutationSink>(
     }
     drop(raw_rx);
     let stats = transformer.stats();
+    if !stopped {
+        // The source ended (a replay without loop): report once everything is applied.
+        sink.drained().await;
+        tracing::info!(
+            ?stats,
+            "ingestion caught up: every update of the source is applied"
+        );
+    }
     tracing::info!(?stats, "ingestion stopped");
     match source_task.await {
         Ok(Err(e)) => Err(e),

@@ -356,6 +356,14 @@ impl MutationSender {
     pub async fn send(&self, m: Mutation) -> Result<(), Mutation> {
         self.0.send(m).await.map_err(|e| e.0)
     }
+
+    /// Resolves once the projection stage has taken every mutation sent so far (or the
+    /// server is gone). Commands that reach the bus afterwards see their effects.
+    pub async fn drained(&self) {
+        while self.0.capacity() < self.0.max_capacity() && !self.0.is_closed() {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    }
 }
 
 /// A started server.

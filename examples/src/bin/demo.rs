@@ -1,24 +1,74 @@
-//! The demo. Until the server, ingestion and SDK land, it shows what the pump stack defines:
-//! its entities, fields and views, from the generated `pump-stack` crate.
+//! The demo: starts a hyperstack server for the pump stack on generated replay data (no
+//! endpoint, no download), connects a client, and prints live alerts as the market moves.
+//!
+//! ```sh
+//! cargo run --release -p examples --bin demo
+//! ```
 
-use hyperstack_sdk::{Entity, ViewContext, Views};
-use pump_stack::{TokenEntity, TokenViews};
+use examples::alerts::price_alerts;
+use examples::generator::{pump::PumpSim, replay::recording};
+use hyperstack_sdk::prelude::*;
+use hyperstack_server::source::replay::{ReplayConfig, ReplaySpeed};
+use hyperstack_server::Server;
+use pump_stack::{Token, TokenEntity, TokenViews};
 
-fn main() {
-    let stack = pump_stack::spec();
-    println!("no live stream yet: the server and SDK land with their own issues.");
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let updates = PumpSim::new(42, 300_000_000).run(3_000).0;
+    let server = Server::builder()
+        .spec(pump_stack::spec())
+        .bind("127.0.0.1:0".parse()?)
+        .replay(
+            ReplayConfig::text(recording(&updates))
+                .with_speed(ReplaySpeed::Factor(4.0))
+                .looping(true),
+        )
+        .start()
+        .await?;
+    let url = format!("ws://{}", server.local_addr());
     println!(
-        "stack `{}` ({} entities):",
-        stack.name,
-        stack.entities.len()
+        "hyperstack demo: pump stack replaying {} generated updates, serving {url}",
+        updates.len()
     );
-    for entity in &stack.entities {
-        println!("  entity {} (key {})", entity.name, entity.key.path);
-        for field in entity.fields.iter().filter(|f| f.emit) {
-            println!("    field {}", field.name);
+    println!("(the same server runs standalone with `cargo run -p examples --bin server`; Ctrl-C stops)\n");
+
+    let hs = HyperStack::connect(&url).await?;
+    let mut alerts = price_alerts(&hs, Vec::new(), 5.0);
+    let mut launches = hs
+        .watch_rich::<TokenEntity>()
+        .filter_map(|u: RichUpdate<Token>| match u {
+            RichUpdate::Created { data, .. } => Some(format!(
+                "[NEW]   {} ({}) launched",
+                data.name.unwrap_or_default(),
+                data.symbol.unwrap_or_default()
+            )),
+            RichUpdate::Updated { before, after, .. }
+                if before.complete != Some(true) && after.complete == Some(true) =>
+            {
+                Some(format!(
+                    "[DONE]  {} completed its bonding curve",
+                    after.name.unwrap_or_default()
+                ))
+            }
+            _ => None,
+        });
+    let trending = hs.views::<TokenViews>().trending();
+    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(10));
+    ticks.tick().await;
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            Some(alert) = alerts.next() => println!("{alert}"),
+            Some(line) = launches.next() => println!("{line}"),
+            _ = ticks.tick() => {
+                let top = trending.get().await.unwrap_or_default();
+                let names: Vec<String> = top.iter().take(3).map(|t| {
+                    format!("{} ({:.1} SOL)", t.name.clone().unwrap_or_default(), t.volume_sol.unwrap_or(0) as f64 / 1e9)
+                }).collect();
+                println!("[TREND] top volume: {}", names.join(", "));
+            }
         }
     }
-    let views = TokenViews::from_context(ViewContext::detached());
-    println!("  views of {}: {:?}", TokenEntity::NAME, TokenEntity::VIEWS);
-    println!("  trending view handle: {}", views.trending().name());
+    server.shutdown(std::time::Duration::from_secs(2)).await;
+    Ok(())
 }

@@ -8,6 +8,7 @@
 pub mod encode;
 pub mod game;
 pub mod pump;
+pub mod replay;
 pub mod rng;
 
 /// A 32-byte public key.

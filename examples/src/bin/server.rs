@@ -1,0 +1,106 @@
+//! Serves an example stack. With `YELLOWSTONE_ENDPOINT` (and `YELLOWSTONE_TOKEN`) set it ingests
+//! live from that endpoint; otherwise it replays data generated for the stack (deterministic,
+//! Borsh-encoded account updates and transactions), at a realistic pace, looping.
+//!
+//! ```sh
+//! cargo run --release -p examples --bin server -- --stack pump
+//! ```
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use clap::{Parser, ValueEnum};
+use examples::generator::{game::GameSim, pump::PumpSim, replay::recording};
+use hyperstack_server::source::replay::{ReplayConfig, ReplaySpeed};
+use hyperstack_server::{Server, YellowstoneConfig};
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Stack {
+    Pump,
+    Game,
+}
+
+#[derive(Parser)]
+#[command(about = "Serve an example hyperstack stack")]
+struct Args {
+    /// Which example stack.
+    #[arg(long, value_enum, default_value = "pump")]
+    stack: Stack,
+    /// WebSocket address.
+    #[arg(long, default_value = "0.0.0.0:8877")]
+    bind: SocketAddr,
+    /// HTTP health/metrics address.
+    #[arg(long, default_value = "0.0.0.0:8081")]
+    http: SocketAddr,
+    /// Seed of the generated data.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Slots of generated data.
+    #[arg(long, default_value_t = 2_000)]
+    slots: u64,
+    /// Replay pace: a factor of real time (1 = 400 ms per slot), or `max`.
+    #[arg(long, default_value = "4")]
+    speed: String,
+    /// Replay once instead of looping.
+    #[arg(long)]
+    no_loop: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    hyperstack_server::init_tracing();
+    let args = Args::parse();
+    let spec = match args.stack {
+        Stack::Pump => pump_stack::spec(),
+        Stack::Game => game_stack::spec(),
+    };
+    let builder = Server::builder()
+        .spec(spec)
+        .websocket()
+        .bind(args.bind)
+        .health_monitoring()
+        .health_bind(args.http)
+        .reconnection();
+    let builder = match YellowstoneConfig::from_env() {
+        Some(y) => {
+            tracing::info!(endpoint = %y.endpoint, "live ingestion from Yellowstone");
+            builder.yellowstone(y)
+        }
+        None => {
+            let updates = match args.stack {
+                Stack::Pump => PumpSim::new(args.seed, 300_000_000).run(args.slots).0,
+                Stack::Game => GameSim::new(args.seed, 300_000_000).run(args.slots).0,
+            };
+            let speed = if args.speed == "max" {
+                ReplaySpeed::AsFastAsPossible
+            } else {
+                ReplaySpeed::Factor(
+                    args.speed
+                        .parse()
+                        .context("--speed takes a number or `max`")?,
+                )
+            };
+            tracing::info!(
+                updates = updates.len(),
+                seed = args.seed,
+                "replaying generated data"
+            );
+            builder.replay(
+                ReplayConfig::text(recording(&updates))
+                    .with_speed(speed)
+                    .looping(!args.no_loop),
+            )
+        }
+    };
+    let server = builder.start().await?;
+    println!(
+        "hyperstack serving on ws://{} (health and metrics on http://{})",
+        server.local_addr(),
+        server
+            .http_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default()
+    );
+    server.run_until_signal().await;
+    Ok(())
+}

@@ -1,0 +1,246 @@
+//! End to end with real processes: the example server on generated replay data, and the
+//! `price_alert` and `leaderboard` programs against it. Expected alerts and standings are
+//! derived here, independently, from the deterministic simulators.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use examples::generator::game::GameSim;
+use examples::generator::pump::PumpSim;
+use examples::generator::{Pubkey, Update};
+
+/// The server binary's defaults: seed 42, 2,000 slots from slot 300,000,000.
+const SEED: u64 = 42;
+const SLOTS: u64 = 2_000;
+const START: u64 = 300_000_000;
+
+/// A child process killed on drop, with its stdout/stderr lines arriving on channels.
+struct Proc {
+    child: Child,
+    stdout: mpsc::Receiver<String>,
+    stderr: mpsc::Receiver<String>,
+}
+
+impl Proc {
+    fn spawn(bin: &str, args: &[&str]) -> Proc {
+        let mut child = Command::new(bin)
+            .args(args)
+            .env("RUST_LOG", "info")
+            .env_remove("YELLOWSTONE_ENDPOINT")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let lines = |r: Box<dyn std::io::Read + Send>| {
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                for line in BufReader::new(r).lines().map_while(Result::ok) {
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+            rx
+        };
+        let stdout = lines(Box::new(child.stdout.take().expect("stdout")));
+        let stderr = lines(Box::new(child.stderr.take().expect("stderr")));
+        Proc {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Waits for a stdout line containing `needle`.
+    fn stdout_line(&self, needle: &str) -> String {
+        wait_line(&self.stdout, needle)
+    }
+
+    /// Waits for a stderr line containing `needle`.
+    fn stderr_line(&self, needle: &str) -> String {
+        wait_line(&self.stderr, needle)
+    }
+
+    /// Waits for the process to exit successfully; returns its stdout lines.
+    fn finish(mut self) -> Vec<String> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                assert!(
+                    status.success(),
+                    "exited with {status}: {:?}",
+                    self.stderr.try_iter().collect::<Vec<_>>()
+                );
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "process did not finish in time"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.stdout.try_iter().collect()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_line(rx: &mpsc::Receiver<String>, needle: &str) -> String {
+    loop {
+        match rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(line) if line.contains(needle) => return line,
+            Ok(_) => continue,
+            Err(e) => panic!("no line containing `{needle}`: {e}"),
+        }
+    }
+}
+
+/// Starts the example server; returns it and its WebSocket URL.
+fn server(stack: &str, extra: &[&str]) -> (Proc, String) {
+    let mut args = vec![
+        "--stack",
+        stack,
+        "--bind",
+        "127.0.0.1:0",
+        "--http",
+        "127.0.0.1:0",
+    ];
+    args.extend_from_slice(extra);
+    let p = Proc::spawn(env!("CARGO_BIN_EXE_server"), &args);
+    let line = p.stdout_line("hyperstack serving on ");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("ws://"))
+        .expect("a ws:// address")
+        .to_string();
+    (p, url)
+}
+
+/// Every alert `price_alert --threshold 5` can print for the generated pump data: consecutive
+/// price pairs of each curve, including the wrap-around when the replay loops.
+fn possible_alerts() -> HashSet<String> {
+    let (updates, curves) = PumpSim::new(SEED, START).run(SLOTS);
+    let name_of = |k: &Pubkey| {
+        curves
+            .iter()
+            .find(|c| c.address == *k)
+            .map(|c| c.name.clone())
+    };
+    let mut prices: std::collections::HashMap<Pubkey, Vec<f64>> = Default::default();
+    for u in &updates {
+        if let Update::Account(w) = u {
+            let vt = u64::from_le_bytes(w.data[8..16].try_into().unwrap());
+            let vs = u64::from_le_bytes(w.data[16..24].try_into().unwrap());
+            prices
+                .entry(w.pubkey)
+                .or_default()
+                .push(vs as f64 / vt as f64);
+        }
+    }
+    let mut alerts = HashSet::new();
+    for (key, series) in &prices {
+        let name = name_of(key).expect("every curve has a name");
+        let mut pairs: Vec<(f64, f64)> = series.windows(2).map(|w| (w[0], w[1])).collect();
+        if let (Some(first), Some(last)) = (series.first(), series.last()) {
+            pairs.push((*last, *first));
+        }
+        for (b, a) in pairs {
+            let pct = (a - b) / b * 100.0;
+            if pct.abs() >= 5.0 {
+                alerts.insert(format!("[PRICE] {name} changed by {pct:+.2}%"));
+            }
+        }
+    }
+    alerts
+}
+
+#[test]
+fn price_alert_prints_real_alerts() {
+    let expected = possible_alerts();
+    assert!(
+        expected.len() > 50,
+        "the data has price moves: {}",
+        expected.len()
+    );
+    let (_server, url) = server("pump", &["--speed", "20"]);
+    let bot = Proc::spawn(
+        env!("CARGO_BIN_EXE_price_alert"),
+        &["--url", &url, "--threshold", "5", "--max-alerts", "8"],
+    );
+    let lines = bot.finish();
+    let alerts: Vec<&String> = lines.iter().filter(|l| l.starts_with("[PRICE]")).collect();
+    assert_eq!(alerts.len(), 8, "{lines:?}");
+    for alert in alerts {
+        assert!(
+            expected.contains(alert),
+            "`{alert}` is not a price move of the generated data"
+        );
+    }
+}
+
+#[test]
+fn leaderboard_prints_the_final_standings() {
+    let (_, players, _) = GameSim::new(SEED, START).run(SLOTS);
+    let mut ranked = players.clone();
+    ranked.sort_by(|a, b| b.score.cmp(&a.score).then(a.name.cmp(&b.name)));
+    let (server, url) = server("game", &["--speed", "max", "--no-loop"]);
+    server.stderr_line("ingestion caught up");
+    let board = Proc::spawn(
+        env!("CARGO_BIN_EXE_leaderboard"),
+        &["--url", &url, "--max-updates", "0"],
+    );
+    let lines = board.finish();
+    let section = |title: &str| -> Vec<String> {
+        lines
+            .iter()
+            .skip_while(|l| !l.starts_with(title))
+            .skip(1)
+            .take_while(|l| !l.starts_with("=="))
+            .cloned()
+            .collect()
+    };
+    let top = section("== top 10");
+    let expected: Vec<String> = ranked
+        .iter()
+        .take(10)
+        .enumerate()
+        .map(|(i, p)| {
+            format!(
+                "#{:<2} {:<10} {:>6} points  {:>3} games  {:>3} wins",
+                i + 1,
+                p.name,
+                p.score,
+                p.games_played,
+                p.wins
+            )
+        })
+        .collect();
+    assert_eq!(top, expected, "{lines:#?}");
+    // The server's derived view holds the same scores, sorted by the server.
+    let scores = |rows: &[String]| -> Vec<u64> {
+        rows.iter()
+            .filter_map(|l| l.split_whitespace().nth(2).and_then(|s| s.parse().ok()))
+            .collect()
+    };
+    let derived = section("== Player/leaderboard");
+    assert_eq!(
+        scores(&derived),
+        ranked.iter().take(10).map(|p| p.score).collect::<Vec<_>>()
+    );
+    let champion = lines
+        .iter()
+        .find(|l| l.starts_with("== champion: "))
+        .expect("champion line");
+    assert!(
+        champion.ends_with(&ranked[0].name) || ranked[0].score == ranked[1].score,
+        "{champion}"
+    );
+}

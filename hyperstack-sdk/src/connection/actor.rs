@@ -1,0 +1,233 @@
+//! The connection task's life: sessions over a socket, reconnects with the configured
+//! intervals, application pings and dead-peer detection, shutdown.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::{sleep, sleep_until, timeout, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+use super::socket::{self, Incoming, Ws};
+use super::{Command, Config, ConnectionState, Rows, Target};
+use crate::error::HyperStackError;
+use crate::store::{Change, SortSpec, ViewStore};
+
+/// One subscription's shared state.
+pub(super) struct Sub {
+    pub store: ViewStore,
+    pub sort: Option<SortSpec>,
+    pub listeners: Vec<u64>,
+    pub rich: usize,
+    pub fetchers: Vec<u64>,
+}
+
+/// A registered stream.
+pub(super) struct Listener {
+    pub targets: Vec<Target>,
+    pub tx: mpsc::UnboundedSender<Change>,
+    pub rich: bool,
+}
+
+/// A `get` / `list` waiting for its subscription's snapshot.
+pub(super) struct Fetch {
+    pub target: Target,
+    pub reply: oneshot::Sender<Result<Rows, HyperStackError>>,
+}
+
+/// How a session or a wait ended.
+pub(super) enum End {
+    /// The user disconnected, or every handle is gone.
+    Stop,
+    /// The connection broke.
+    Lost(String),
+}
+
+/// The connection task.
+pub(crate) struct Actor {
+    pub(super) config: Arc<Config>,
+    pub(super) commands: mpsc::UnboundedReceiver<Command>,
+    pub(super) state: watch::Sender<ConnectionState>,
+    pub(super) subs: HashMap<Target, Sub>,
+    pub(super) listeners: HashMap<u64, Listener>,
+    pub(super) fetches: HashMap<u64, Fetch>,
+    /// Subscriptions sent and not yet answered with `subscribed`, per view, in send order
+    /// (the server answers in order; `subscribed` frames of state views carry no key).
+    pub(super) pending: HashMap<String, VecDeque<Target>>,
+    /// The subscription whose snapshot is being received, per view.
+    pub(super) receiving: HashMap<String, Target>,
+    /// Messages to send on the current socket.
+    pub(super) out: VecDeque<String>,
+    pub(super) connected: bool,
+}
+
+impl Actor {
+    pub(super) fn new(
+        config: Arc<Config>,
+        commands: mpsc::UnboundedReceiver<Command>,
+        state: watch::Sender<ConnectionState>,
+    ) -> Actor {
+        Actor {
+            config,
+            commands,
+            state,
+            subs: HashMap::new(),
+            listeners: HashMap::new(),
+            fetches: HashMap::new(),
+            pending: HashMap::new(),
+            receiving: HashMap::new(),
+            out: VecDeque::new(),
+            connected: false,
+        }
+    }
+
+    fn set_state(&self, s: ConnectionState) {
+        tracing::debug!(state = ?s, url = %self.config.url, "connection state");
+        self.state.send_if_modified(|cur| {
+            let changed = *cur != s;
+            *cur = s;
+            changed
+        });
+    }
+
+    /// Runs until disconnected or out of reconnect attempts.
+    pub(super) async fn run(mut self, first: Ws) {
+        let mut socket = Some(first);
+        let mut attempt: u32 = 0;
+        let mut last_error = String::new();
+        loop {
+            if let Some(ws) = socket.take() {
+                attempt = 0;
+                match self.session(ws).await {
+                    End::Stop => return self.shutdown(ConnectionState::Disconnected),
+                    End::Lost(reason) => {
+                        tracing::warn!(url = %self.config.url, %reason, "connection lost");
+                        self.connection_lost();
+                        if !self.config.auto_reconnect {
+                            return self.shutdown(ConnectionState::Error {
+                                message: format!("connection lost: {reason}"),
+                            });
+                        }
+                        last_error = reason;
+                    }
+                }
+            }
+            attempt = attempt.saturating_add(1);
+            if attempt > self.config.max_reconnect_attempts {
+                let message = format!(
+                    "gave up after {} reconnect attempts: {last_error}",
+                    self.config.max_reconnect_attempts
+                );
+                return self.shutdown(ConnectionState::Error { message });
+            }
+            self.set_state(ConnectionState::Reconnecting { attempt });
+            if let End::Stop = self.idle(self.config.reconnect_delay(attempt)).await {
+                return self.shutdown(ConnectionState::Disconnected);
+            }
+            match timeout(self.config.connect_timeout, socket::open(&self.config)).await {
+                Ok(Ok(ws)) => socket = Some(ws),
+                Ok(Err(e)) => last_error = e.to_string(),
+                Err(_) => last_error = "connect timed out".into(),
+            }
+            if socket.is_none() {
+                tracing::info!(attempt, error = %last_error, "reconnect attempt failed");
+            }
+        }
+    }
+
+    /// Serves commands while waiting `delay` between reconnect attempts.
+    async fn idle(&mut self, delay: std::time::Duration) -> End {
+        let wake = sleep(delay);
+        tokio::pin!(wake);
+        loop {
+            tokio::select! {
+                _ = &mut wake => return End::Lost(String::new()),
+                cmd = self.commands.recv() => match cmd {
+                    None | Some(Command::Disconnect) => return End::Stop,
+                    Some(cmd) => self.handle_command(cmd),
+                },
+            }
+        }
+    }
+
+    /// One connected session: resubscribe, then serve frames, commands and pings until the
+    /// socket breaks or the user disconnects.
+    async fn session(&mut self, ws: Ws) -> End {
+        let (mut sink, mut stream) = ws.split();
+        self.connection_opened();
+        self.set_state(ConnectionState::Connected);
+        let every = self.config.ping_interval;
+        let mut ping = tokio::time::interval_at(Instant::now() + every, every);
+        let mut last_rx = Instant::now();
+        loop {
+            while let Some(text) = self.out.pop_front() {
+                if let Err(e) = sink.send(Message::Text(text.into())).await {
+                    return End::Lost(format!("send failed: {e}"));
+                }
+            }
+            let dead_at = last_rx + every * 2;
+            tokio::select! {
+                cmd = self.commands.recv() => match cmd {
+                    None | Some(Command::Disconnect) => {
+                        let _ = sink.send(Message::Close(None)).await;
+                        let _ = sink.close().await;
+                        return End::Stop;
+                    }
+                    Some(cmd) => self.handle_command(cmd),
+                },
+                msg = stream.next() => {
+                    last_rx = Instant::now();
+                    match msg {
+                        Some(Ok(msg)) => match socket::decode(msg) {
+                            Incoming::Text(text) => self.handle_text(&text),
+                            Incoming::Closed(reason) => return End::Lost(reason),
+                            Incoming::Skip => {}
+                        },
+                        Some(Err(e)) => return End::Lost(e.to_string()),
+                        None => return End::Lost("connection closed".into()),
+                    }
+                }
+                _ = ping.tick() => self.out.push_back(r#"{"op":"ping"}"#.to_string()),
+                _ = sleep_until(dead_at) => {
+                    return End::Lost(format!("no frame or pong within {:?}", every * 2));
+                }
+            }
+        }
+    }
+
+    /// A socket is open: forget the old socket's bookkeeping and subscribe every active view
+    /// again, resuming after the last `seq` seen where the store is complete.
+    fn connection_opened(&mut self) {
+        self.connected = true;
+        self.out.clear();
+        self.pending.clear();
+        self.receiving.clear();
+        let targets: Vec<Target> = self.subs.keys().cloned().collect();
+        for target in targets {
+            self.send_subscribe(&target);
+        }
+    }
+
+    fn connection_lost(&mut self) {
+        self.connected = false;
+        for sub in self.subs.values_mut() {
+            sub.store.abort_snapshot();
+        }
+    }
+
+    /// Closes for good: sets the final state, fails waiting fetches, ends every stream.
+    fn shutdown(mut self, state: ConnectionState) {
+        let message = match &state {
+            ConnectionState::Error { message } => message.clone(),
+            _ => "disconnected".to_string(),
+        };
+        for (_, fetch) in self.fetches.drain() {
+            let _ = fetch
+                .reply
+                .send(Err(HyperStackError::Closed(message.clone())));
+        }
+        self.listeners.clear();
+        self.set_state(state);
+    }
+}

@@ -1,0 +1,178 @@
+//! Server → client frames (docs/PROTOCOL.md), parsed leniently: unknown fields are ignored,
+//! malformed frames become an error string the connection logs before skipping the frame.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::store::SortSpec;
+
+/// A frame from the server.
+#[derive(Debug)]
+pub(crate) enum ServerFrame {
+    Subscribed {
+        view: String,
+        resumed: bool,
+        append_mode: bool,
+        sort: Option<SortSpec>,
+    },
+    Snapshot {
+        view: String,
+        rows: Vec<(String, Value)>,
+        complete: bool,
+        seq: Option<u64>,
+    },
+    Upsert {
+        view: String,
+        key: String,
+        keyed: bool,
+        data: Value,
+        seq: Option<u64>,
+    },
+    Patch {
+        view: String,
+        key: String,
+        keyed: bool,
+        data: Value,
+        append: Vec<String>,
+        seq: Option<u64>,
+    },
+    Delete {
+        view: String,
+        key: String,
+        keyed: bool,
+        seq: Option<u64>,
+    },
+    Error {
+        view: Option<String>,
+        code: String,
+        message: String,
+    },
+    Pong,
+}
+
+#[derive(Deserialize)]
+struct Raw {
+    op: Option<String>,
+    mode: Option<String>,
+    entity: Option<String>,
+    view: Option<String>,
+    key: Option<String>,
+    #[serde(default)]
+    data: Value,
+    #[serde(default)]
+    append: Vec<String>,
+    #[serde(default)]
+    complete: bool,
+    seq: Option<Value>,
+    #[serde(default)]
+    resumed: bool,
+    sort: Option<Value>,
+    code: Option<String>,
+    message: Option<String>,
+}
+
+fn seq_of(v: Option<Value>) -> Result<Option<u64>, String> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n.as_u64().map(Some).ok_or_else(|| format!("bad seq {n}")),
+        Some(Value::String(s)) => s.parse().map(Some).map_err(|_| format!("bad seq `{s}`")),
+        Some(other) => Err(format!("bad seq {other}")),
+    }
+}
+
+/// Parses one text frame.
+pub(crate) fn parse(text: &str) -> Result<ServerFrame, String> {
+    let raw: Raw = serde_json::from_str(text).map_err(|e| format!("not a frame: {e}"))?;
+    let op = raw.op.as_deref().unwrap_or("");
+    let keyed = raw.mode.as_deref() == Some("state");
+    let view = raw.entity.or(raw.view);
+    let need_view = |v: Option<String>| v.ok_or_else(|| format!("`{op}` frame without a view"));
+    let need_key = |k: Option<String>| k.ok_or_else(|| format!("`{op}` frame without a key"));
+    Ok(match op {
+        "subscribed" => ServerFrame::Subscribed {
+            view: need_view(view)?,
+            resumed: raw.resumed,
+            append_mode: raw.mode.as_deref() == Some("append"),
+            sort: raw.sort.as_ref().and_then(SortSpec::from_json),
+        },
+        "snapshot" => {
+            let Value::Array(items) = raw.data else {
+                return Err("snapshot `data` is not a list".into());
+            };
+            let mut rows = Vec::with_capacity(items.len());
+            for item in items {
+                let Value::Object(mut row) = item else {
+                    return Err("snapshot row is not an object".into());
+                };
+                let Some(Value::String(key)) = row.remove("key") else {
+                    return Err("snapshot row without a string key".into());
+                };
+                rows.push((key, row.remove("data").unwrap_or(Value::Null)));
+            }
+            ServerFrame::Snapshot {
+                view: need_view(view)?,
+                rows,
+                complete: raw.complete,
+                seq: seq_of(raw.seq)?,
+            }
+        }
+        "upsert" => ServerFrame::Upsert {
+            view: need_view(view)?,
+            key: need_key(raw.key)?,
+            keyed,
+            data: raw.data,
+            seq: seq_of(raw.seq)?,
+        },
+        "patch" => ServerFrame::Patch {
+            view: need_view(view)?,
+            key: need_key(raw.key)?,
+            keyed,
+            data: raw.data,
+            append: raw.append,
+            seq: seq_of(raw.seq)?,
+        },
+        "delete" => ServerFrame::Delete {
+            view: need_view(view)?,
+            key: need_key(raw.key)?,
+            keyed,
+            seq: seq_of(raw.seq)?,
+        },
+        "error" => ServerFrame::Error {
+            view,
+            code: raw.code.unwrap_or_default(),
+            message: raw.message.unwrap_or_default(),
+        },
+        "pong" => ServerFrame::Pong,
+        other => return Err(format!("unknown op `{other}`")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_frames_and_rejects_garbage() {
+        let f = parse(r#"{"mode":"list","entity":"Token/list","op":"snapshot","data":[{"key":"k","data":{"a":1}}],"complete":true,"seq":"17"}"#).unwrap();
+        assert!(
+            matches!(f, ServerFrame::Snapshot { complete: true, seq: Some(17), ref rows, .. } if rows.len() == 1)
+        );
+        let f = parse(
+            r#"{"mode":"state","entity":"Token/state","op":"patch","key":"k","data":{},"seq":3}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            f,
+            ServerFrame::Patch {
+                keyed: true,
+                seq: Some(3),
+                ..
+            }
+        ));
+        assert!(parse("{nope").is_err());
+        assert!(parse(r#"{"op":"patch","entity":"Token/list"}"#).is_err());
+        assert!(parse(r#"{"op":"snapshot","entity":"Token/list","data":{}}"#).is_err());
+        assert!(parse(r#"{"op":"upsert","entity":"T/list","key":"k","seq":"x"}"#).is_err());
+        assert!(parse(r#"{"op":"what"}"#).is_err());
+    }
+}

@@ -1,0 +1,328 @@
+//! Commands from handles and streams, and frames from the server, applied to the
+//! subscriptions' stores.
+
+use serde_json::{json, Value};
+
+use super::actor::{Actor, Fetch, Listener, Sub};
+use super::frame::{self, ServerFrame};
+use super::{Command, Rows, Target};
+use crate::error::HyperStackError;
+use crate::store::{Change, ViewStore};
+
+impl Actor {
+    pub(super) fn handle_command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Listen {
+                id,
+                targets,
+                tx,
+                rich,
+            } => {
+                for target in &targets {
+                    self.ensure_sub(target);
+                    let Some(sub) = self.subs.get_mut(target) else {
+                        continue;
+                    };
+                    sub.listeners.push(id);
+                    sub.rich += usize::from(rich);
+                    if sub.store.is_ready() {
+                        for (key, data) in sub.store.rows(sub.sort.as_ref()) {
+                            let _ = tx.send(Change::Upsert {
+                                key,
+                                data,
+                                before: None,
+                            });
+                        }
+                    }
+                }
+                self.listeners.insert(id, Listener { targets, tx, rich });
+            }
+            Command::Unlisten { id } => {
+                if let Some(listener) = self.listeners.remove(&id) {
+                    for target in listener.targets {
+                        if let Some(sub) = self.subs.get_mut(&target) {
+                            sub.listeners.retain(|l| *l != id);
+                            sub.rich = sub.rich.saturating_sub(usize::from(listener.rich));
+                        }
+                        self.release_if_unused(&target);
+                    }
+                }
+            }
+            Command::Fetch { id, target, reply } => {
+                if let Some(rows) = self.ready_rows(&target) {
+                    let _ = reply.send(Ok(rows));
+                    return;
+                }
+                self.ensure_sub(&target);
+                if let Some(sub) = self.subs.get_mut(&target) {
+                    sub.fetchers.push(id);
+                }
+                self.fetches.insert(id, Fetch { target, reply });
+            }
+            Command::CancelFetch { id } => {
+                if let Some(fetch) = self.fetches.remove(&id) {
+                    if let Some(sub) = self.subs.get_mut(&fetch.target) {
+                        sub.fetchers.retain(|f| *f != id);
+                    }
+                    self.release_if_unused(&fetch.target);
+                }
+            }
+            // Handled by the session / idle loops.
+            Command::Disconnect => {}
+        }
+    }
+
+    /// Rows answerable now: the subscription's own complete store, or for a state key, a
+    /// complete `<Entity>/list` subscription that holds every entity anyway.
+    fn ready_rows(&self, target: &Target) -> Option<Rows> {
+        if let Some(sub) = self.subs.get(target).filter(|s| s.store.is_ready()) {
+            return Some(sub.store.rows(sub.sort.as_ref()));
+        }
+        let key = target.key.as_ref()?;
+        let (entity, _) = target.view.split_once('/')?;
+        let list = Target {
+            view: format!("{entity}/list"),
+            key: None,
+        };
+        let store = &self.subs.get(&list).filter(|s| s.store.is_ready())?.store;
+        let row = store
+            .get(key)
+            .map(|v| (key.clone(), std::sync::Arc::new(v.clone())));
+        Some(row.into_iter().collect())
+    }
+
+    /// Creates the subscription of `target` if needed (subscribing when connected).
+    fn ensure_sub(&mut self, target: &Target) {
+        if !self.subs.contains_key(target) {
+            self.subs.insert(
+                target.clone(),
+                Sub {
+                    store: ViewStore::new(),
+                    sort: None,
+                    listeners: Vec::new(),
+                    rich: 0,
+                    fetchers: Vec::new(),
+                },
+            );
+            if self.connected {
+                self.send_subscribe(target);
+            }
+        }
+    }
+
+    /// Queues the subscribe message of `target` (with `after` when its store is complete).
+    pub(super) fn send_subscribe(&mut self, target: &Target) {
+        let after = self
+            .subs
+            .get(target)
+            .filter(|s| s.store.is_ready())
+            .and_then(|s| s.store.seq());
+        let mut msg = json!({"view": target.view, "key": target.key.as_deref().unwrap_or("*")});
+        if let (Some(after), Value::Object(m)) = (after, &mut msg) {
+            m.insert("after".into(), Value::String(after.to_string()));
+        }
+        self.out.push_back(msg.to_string());
+        self.pending
+            .entry(target.view.clone())
+            .or_default()
+            .push_back(target.clone());
+    }
+
+    /// Drops a subscription nobody uses any more, and unsubscribes on the server.
+    fn release_if_unused(&mut self, target: &Target) {
+        let unused = self
+            .subs
+            .get(target)
+            .is_some_and(|s| s.listeners.is_empty() && s.fetchers.is_empty());
+        if !unused {
+            return;
+        }
+        self.subs.remove(target);
+        if self.connected {
+            let mut msg = json!({"op": "unsubscribe", "view": target.view});
+            if let (Some(key), Value::Object(m)) = (&target.key, &mut msg) {
+                m.insert("key".into(), Value::String(key.clone()));
+            }
+            self.out.push_back(msg.to_string());
+        }
+    }
+
+    pub(super) fn handle_text(&mut self, text: &str) {
+        let frame = match frame::parse(text) {
+            Ok(f) => f,
+            Err(e) => {
+                let head: String = text.chars().take(200).collect();
+                tracing::warn!(error = %e, frame = %head, "skipping malformed frame");
+                return;
+            }
+        };
+        match frame {
+            ServerFrame::Subscribed {
+                view,
+                resumed,
+                append_mode,
+                sort,
+            } => {
+                let Some(target) = self.pending.get_mut(&view).and_then(|q| q.pop_front()) else {
+                    tracing::debug!(%view, "`subscribed` for no pending subscription");
+                    return;
+                };
+                let Some(sub) = self.subs.get_mut(&target) else {
+                    return; // released meanwhile
+                };
+                sub.sort = sort;
+                if append_mode || resumed {
+                    sub.store.set_ready();
+                    self.became_ready(&target);
+                } else {
+                    sub.store.begin_snapshot();
+                    self.receiving.insert(view, target);
+                }
+            }
+            ServerFrame::Snapshot {
+                view,
+                rows,
+                complete,
+                seq,
+            } => {
+                let target = if complete {
+                    self.receiving.remove(&view)
+                } else {
+                    self.receiving.get(&view).cloned()
+                };
+                let Some(target) = target else {
+                    tracing::debug!(%view, "snapshot for no pending subscription");
+                    return;
+                };
+                let Some(sub) = self.subs.get_mut(&target) else {
+                    return;
+                };
+                if let Some(changes) = sub.store.snapshot_batch(rows, complete, seq) {
+                    self.dispatch(&target, changes);
+                    self.became_ready(&target);
+                }
+            }
+            ServerFrame::Upsert {
+                view,
+                key,
+                keyed,
+                data,
+                seq,
+            } => {
+                let target = target_of(view, &key, keyed);
+                let change = self
+                    .subs
+                    .get_mut(&target)
+                    .and_then(|s| s.store.upsert(&key, data, seq));
+                self.dispatch(&target, change);
+            }
+            ServerFrame::Patch {
+                view,
+                key,
+                keyed,
+                data,
+                append,
+                seq,
+            } => {
+                let target = target_of(view, &key, keyed);
+                let change = self.subs.get_mut(&target).and_then(|s| {
+                    let rich = s.rich > 0;
+                    s.store.patch(&key, data, &append, seq, rich)
+                });
+                self.dispatch(&target, change);
+            }
+            ServerFrame::Delete {
+                view,
+                key,
+                keyed,
+                seq,
+            } => {
+                let target = target_of(view, &key, keyed);
+                let change = self
+                    .subs
+                    .get_mut(&target)
+                    .and_then(|s| s.store.delete(&key, seq));
+                self.dispatch(&target, change);
+            }
+            ServerFrame::Error {
+                view,
+                code,
+                message,
+            } => self.server_error(view, code, message),
+            ServerFrame::Pong => {}
+        }
+    }
+
+    /// An `error` frame: a refused subscription fails its fetches and drops it from its
+    /// streams; other errors (`lagged`) are logged, the close that follows reconnects.
+    fn server_error(&mut self, view: Option<String>, code: String, message: String) {
+        tracing::warn!(?view, %code, %message, "server error");
+        let Some(target) = view
+            .as_ref()
+            .and_then(|v| self.pending.get_mut(v))
+            .and_then(|q| q.pop_front())
+        else {
+            return;
+        };
+        let Some(sub) = self.subs.remove(&target) else {
+            return;
+        };
+        let err = HyperStackError::Server {
+            view,
+            code,
+            message,
+        };
+        for id in sub.fetchers {
+            if let Some(f) = self.fetches.remove(&id) {
+                let _ = f.reply.send(Err(err.clone()));
+            }
+        }
+        for id in sub.listeners {
+            let now_empty = self.listeners.get_mut(&id).is_some_and(|l| {
+                l.targets.retain(|t| *t != target);
+                l.targets.is_empty()
+            });
+            if now_empty {
+                self.listeners.remove(&id);
+            }
+        }
+    }
+
+    /// Answers the fetches waiting for `target` and releases it if they were its only users.
+    fn became_ready(&mut self, target: &Target) {
+        let Some(sub) = self.subs.get_mut(target) else {
+            return;
+        };
+        if sub.fetchers.is_empty() {
+            return;
+        }
+        let rows = sub.store.rows(sub.sort.as_ref());
+        for id in std::mem::take(&mut sub.fetchers) {
+            if let Some(f) = self.fetches.remove(&id) {
+                let _ = f.reply.send(Ok(rows.clone()));
+            }
+        }
+        self.release_if_unused(target);
+    }
+
+    /// Delivers changes of `target` to its streams.
+    fn dispatch(&mut self, target: &Target, changes: impl IntoIterator<Item = Change>) {
+        let Some(sub) = self.subs.get(target) else {
+            return;
+        };
+        for change in changes {
+            for id in &sub.listeners {
+                if let Some(l) = self.listeners.get(id) {
+                    let _ = l.tx.send(change.clone());
+                }
+            }
+        }
+    }
+}
+
+fn target_of(view: String, key: &str, keyed: bool) -> Target {
+    Target {
+        view,
+        key: keyed.then(|| key.to_string()),
+    }
+}
