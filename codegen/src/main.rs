@@ -1,5 +1,7 @@
 //! `hs`: the hyperstack command line.
 
+mod cli;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -42,6 +44,57 @@ enum Command {
     Check {
         /// The stack spec file.
         spec: PathBuf,
+    },
+    /// Watch a view of a running server: a live table on a terminal, JSON lines otherwise.
+    Stream {
+        /// Server URL, e.g. ws://127.0.0.1:8877.
+        url: String,
+        /// View name, e.g. Token/list (not needed with --list-views).
+        view: Option<String>,
+        /// Entity key, for state views.
+        #[arg(long)]
+        key: Option<String>,
+        /// Print one JSON line per frame even on a terminal.
+        #[arg(long)]
+        json: bool,
+        /// List the server's views (GET /views on the health address) instead of streaming.
+        #[arg(long)]
+        list_views: bool,
+        /// The server's HTTP health address, for --list-views (default: the URL's host, port 8081).
+        #[arg(long)]
+        http: Option<String>,
+        /// Stop after this many frames.
+        #[arg(long)]
+        max_frames: Option<usize>,
+    },
+    /// Record or replay Solana updates in the replay format (docs/REPLAY.md).
+    Replay {
+        #[command(subcommand)]
+        command: ReplayCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReplayCommand {
+    /// Record a live Yellowstone stream of a stack's programs into a replay file.
+    Record {
+        /// The stack spec whose programs to record.
+        spec: PathBuf,
+        /// Yellowstone gRPC endpoint (default: $YELLOWSTONE_ENDPOINT).
+        #[arg(long, env = "YELLOWSTONE_ENDPOINT")]
+        endpoint: String,
+        /// x-token (default: $YELLOWSTONE_TOKEN).
+        #[arg(long, env = "YELLOWSTONE_TOKEN")]
+        token: Option<String>,
+        /// Output file (JSON Lines).
+        #[arg(long, short)]
+        out: PathBuf,
+        /// Stop after this many updates.
+        #[arg(long)]
+        max_updates: Option<u64>,
+        /// Stop after this many seconds.
+        #[arg(long)]
+        seconds: Option<u64>,
     },
 }
 
@@ -131,6 +184,44 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", hyperstack_spec::json_schema());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Stream {
+            url,
+            view,
+            key,
+            json,
+            list_views,
+            http,
+            max_frames,
+        } => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            if list_views {
+                let http = http.unwrap_or_else(|| default_http(&url));
+                runtime.block_on(cli::views::list_views(&http))?;
+            } else {
+                let Some(view) = view else {
+                    bail!("name a view to stream (see `hs stream {url} --list-views`)");
+                };
+                runtime.block_on(cli::stream::stream(cli::stream::StreamArgs {
+                    url,
+                    view,
+                    key,
+                    json,
+                    max_frames,
+                }))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Replay {
+            command:
+                ReplayCommand::Record {
+                    spec,
+                    endpoint,
+                    token,
+                    out,
+                    max_updates,
+                    seconds,
+                },
+        } => record(&spec, endpoint, token, &out, max_updates, seconds),
         Command::Check { spec } => {
             let stack = hyperstack_spec::load_stack(&spec).map_err(anyhow::Error::msg)?;
             for entity in &stack.entities {
@@ -183,5 +274,62 @@ fn generate_all(root: &Path, check: bool) -> anyhow::Result<ExitCode> {
     if check {
         println!("{} stack(s): generated crates are fresh", specs.len());
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `ws://host:port/…` → `http://host:8081` (the default health port).
+fn default_http(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host_port = rest.split('/').next().unwrap_or(rest);
+    let host = match host_port.rsplit_once(':') {
+        Some((h, _)) => h,
+        None => host_port,
+    };
+    format!("http://{host}:8081")
+}
+
+fn record(
+    spec: &Path,
+    endpoint: String,
+    token: Option<String>,
+    out: &Path,
+    max_updates: Option<u64>,
+    seconds: Option<u64>,
+) -> anyhow::Result<ExitCode> {
+    use hyperstack_server::source::yellowstone::YellowstoneSourceConfig;
+    use hyperstack_server::source::{record, Pubkey, RecordOptions};
+    let stack = hyperstack_spec::load_stack(spec).map_err(anyhow::Error::msg)?;
+    let programs: Vec<Pubkey> = stack
+        .idls
+        .iter()
+        .filter_map(|idl| idl.address.as_deref())
+        .map(|a| {
+            a.parse::<Pubkey>()
+                .map_err(|e| anyhow::anyhow!("program address {a}: {e}"))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    if programs.is_empty() {
+        bail!("the stack's IDLs declare no program address to record");
+    }
+    let mut endpoint_config = hyperstack_server::YellowstoneConfig::new(endpoint);
+    if let Some(t) = token {
+        endpoint_config = endpoint_config.with_token(t);
+    }
+    let config = YellowstoneSourceConfig::new(endpoint_config, programs);
+    let file = std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
+    let options = RecordOptions {
+        max_updates,
+        duration: seconds.map(std::time::Duration::from_secs),
+    };
+    let runtime = tokio::runtime::Runtime::new()?;
+    let written = runtime.block_on(async {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            let _ = stop_tx.send(true);
+        });
+        record(&config, options, std::io::BufWriter::new(file), stop_rx).await
+    })?;
+    println!("recorded {written} updates to {}", out.display());
     Ok(ExitCode::SUCCESS)
 }

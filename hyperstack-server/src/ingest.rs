@@ -184,16 +184,18 @@ async fn transform_loop<S: MutationSink>(
     }
     drop(raw_rx);
     let stats = transformer.stats();
-    if !stopped {
-        // The source ended (a replay without loop): report once everything is applied.
-        sink.drained().await;
-        tracing::info!(
-            ?stats,
-            "ingestion caught up: every update of the source is applied"
-        );
+    let source_result = source_task.await;
+    if !stopped && matches!(source_result, Ok(Ok(()))) {
+        // A finite source (a replay without loop) ended: report once everything is applied.
+        tokio::select! {
+            _ = sink.drained() => {
+                tracing::info!(?stats, "ingestion caught up: every update of the source is applied");
+            }
+            _ = shutdown.changed() => {}
+        }
     }
     tracing::info!(?stats, "ingestion stopped");
-    match source_task.await {
+    match source_result {
         Ok(Err(e)) => Err(e),
         _ => Ok(stats),
     }

@@ -1,0 +1,4 @@
+//! Commands of `hs` that talk to a running server.
+
+pub mod stream;
+pub mod views;
