@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::*;
 use hyperstack_sdk::prelude::*;
-use hyperstack_server::{EntityCacheConfig, Mutation};
+use hyperstack_server::Mutation;
 use pump_stack::TokenEntity;
 use serde_json::json;
 use tokio::sync::watch;
@@ -127,22 +127,22 @@ async fn full_snapshot_after_restart_is_reconciled() {
     }
     let keep_before = hs.get::<TokenEntity>("keep").await.expect("keep");
 
-    // "Restart": a new server with partly different data behind the same address.
-    let new = start_with(EntityCacheConfig {
-        resume_log_size: 1,
-        ..EntityCacheConfig::default()
-    })
-    .await;
-    send(
-        &new,
-        token(
-            "keep",
-            json!({"trade_count": 1, "name": "K", "volume_sol": 29}),
-        ),
-    )
-    .await;
+    // "Restart": a new server with partly different data behind the same address. Its log
+    // reaches past the client's cursor, so only the epoch tells the cursor is from another
+    // run: the client must get (and reconcile) a full snapshot, not a replay.
+    let new = start().await;
     send(&new, token("change", json!({"trade_count": 2}))).await;
     send(&new, token("fresh", json!({"trade_count": 3}))).await;
+    for _ in 0..60 {
+        send(
+            &new,
+            token(
+                "keep",
+                json!({"trade_count": 1, "name": "K", "volume_sol": 29}),
+            ),
+        )
+        .await;
+    }
     proxy.set_upstream(new.local_addr());
     proxy.cut();
     old.shutdown(WAIT).await;

@@ -205,6 +205,7 @@ impl ServerBuilder {
             (None, None) => None,
         };
         let projector = Projector::new(&stack, config.cache, config.state_table);
+        let epoch: Arc<str> = Arc::from(projector.epoch());
         let views = Arc::new(projector.views().to_vec());
         let metrics = Arc::new(Metrics::new(
             views.iter().map(|v| v.full_name.clone()).collect(),
@@ -269,6 +270,7 @@ impl ServerBuilder {
             shutdown: shutdown_rx.clone(),
             queue_size: config.websocket.message_queue_size,
             max_subscriptions: config.websocket.max_subscriptions_per_client,
+            epoch,
         };
         tasks.push(tokio::spawn(websocket::accept_loop(
             listener,

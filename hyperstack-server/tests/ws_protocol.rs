@@ -13,7 +13,15 @@ async fn subscribe_snapshot_upsert_patch_append_delete() {
     let tx = server.mutations();
     let mut c = Client::connect(server.local_addr()).await;
     c.subscribe("Token/list").await;
-    let sub = c.next_json().await;
+    let mut sub = c.next_json().await;
+    let epoch = sub.as_object_mut().and_then(|o| o.remove("epoch"));
+    assert!(
+        epoch
+            .as_ref()
+            .and_then(|e| e.as_str())
+            .is_some_and(|e| !e.is_empty()),
+        "{sub}"
+    );
     assert_eq!(
         sub,
         json!({"op":"subscribed","view":"Token/list","mode":"list","resumed":false})

@@ -21,6 +21,8 @@ pub(super) struct Sub {
     pub listeners: Vec<u64>,
     pub rich: usize,
     pub fetchers: Vec<u64>,
+    /// The server epoch the store's `seq` cursor belongs to.
+    pub epoch: Option<String>,
 }
 
 /// A registered stream.

@@ -12,6 +12,7 @@ pub(crate) enum ServerFrame {
     Subscribed {
         view: String,
         resumed: bool,
+        epoch: Option<String>,
         append_mode: bool,
         sort: Option<SortSpec>,
     },
@@ -67,6 +68,7 @@ struct Raw {
     #[serde(default)]
     resumed: bool,
     sort: Option<Value>,
+    epoch: Option<String>,
     code: Option<String>,
     message: Option<String>,
 }
@@ -92,6 +94,7 @@ pub(crate) fn parse(text: &str) -> Result<ServerFrame, String> {
         "subscribed" => ServerFrame::Subscribed {
             view: need_view(view)?,
             resumed: raw.resumed,
+            epoch: raw.epoch.clone(),
             append_mode: raw.mode.as_deref() == Some("append"),
             sort: raw.sort.as_ref().and_then(SortSpec::from_json),
         },

@@ -102,6 +102,7 @@ impl Actor {
                     listeners: Vec::new(),
                     rich: 0,
                     fetchers: Vec::new(),
+                    epoch: None,
                 },
             );
             if self.connected {
@@ -112,14 +113,17 @@ impl Actor {
 
     /// Queues the subscribe message of `target` (with `after` when its store is complete).
     pub(super) fn send_subscribe(&mut self, target: &Target) {
-        let after = self
+        let resume = self
             .subs
             .get(target)
             .filter(|s| s.store.is_ready())
-            .and_then(|s| s.store.seq());
+            .and_then(|s| s.store.seq().map(|seq| (seq, s.epoch.clone())));
         let mut msg = json!({"view": target.view, "key": target.key.as_deref().unwrap_or("*")});
-        if let (Some(after), Value::Object(m)) = (after, &mut msg) {
+        if let (Some((after, epoch)), Value::Object(m)) = (resume, &mut msg) {
             m.insert("after".into(), Value::String(after.to_string()));
+            if let Some(epoch) = epoch {
+                m.insert("epoch".into(), Value::String(epoch));
+            }
         }
         self.out.push_back(msg.to_string());
         self.pending
@@ -160,6 +164,7 @@ impl Actor {
             ServerFrame::Subscribed {
                 view,
                 resumed,
+                epoch,
                 append_mode,
                 sort,
             } => {
@@ -171,6 +176,7 @@ impl Actor {
                     return; // released meanwhile
                 };
                 sub.sort = sort;
+                sub.epoch = epoch;
                 if append_mode || resumed {
                     sub.store.set_ready();
                     self.became_ready(&target);

@@ -198,7 +198,7 @@ pub(crate) struct SortJson<'a> {
     pub order: SortOrder,
 }
 
-/// `{"op":"subscribed","view","mode","sort","resumed"}`.
+/// `{"op":"subscribed","view","mode","sort","resumed","epoch"}`.
 #[derive(Serialize)]
 pub(crate) struct SubscribedFrame<'a> {
     pub op: &'static str,
@@ -207,6 +207,8 @@ pub(crate) struct SubscribedFrame<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<SortJson<'a>>,
     pub resumed: bool,
+    /// Identifies this server run: `seq` cursors are only valid within one epoch.
+    pub epoch: &'a str,
 }
 
 #[cfg(test)]

@@ -111,6 +111,7 @@ pub struct Projector {
     by_name: HashMap<String, ViewId>,
     cache: EntityCacheConfig,
     max_array_length: usize,
+    epoch: String,
 }
 
 impl Projector {
@@ -125,6 +126,7 @@ impl Projector {
             by_name: HashMap::new(),
             cache,
             max_array_length: table.max_array_length,
+            epoch: new_epoch(),
         };
         for entity in &stack.entities {
             let mut views = Vec::new();
@@ -150,8 +152,8 @@ impl Projector {
                     sort,
                     keyed: matches!(kind, Kind::State),
                 };
-                let subscribed =
-                    [false, true].map(|resumed| Arc::new(subscribed_frame(&info, resumed)));
+                let subscribed = [false, true]
+                    .map(|resumed| Arc::new(subscribed_frame(&info, resumed, &p.epoch)));
                 p.by_name.insert(info.full_name.clone(), id);
                 p.infos.push(info);
                 p.views.push(ViewState {
@@ -210,8 +212,15 @@ impl Projector {
                 mode: "",
                 sort: None,
                 resumed,
+                epoch: &self.epoch,
             })),
         }
+    }
+
+    /// This run's epoch, sent in `subscribed` frames: a client resuming with a cursor of
+    /// another epoch (a restarted server) gets a full snapshot instead of a replay.
+    pub fn epoch(&self) -> &str {
+        &self.epoch
     }
 
     /// Applies a mutation; returns the frames published, in order (frames of an entity leaving
@@ -306,7 +315,7 @@ impl Projector {
     }
 }
 
-fn subscribed_frame(info: &ViewInfo, resumed: bool) -> EncodedFrame {
+fn subscribed_frame(info: &ViewInfo, resumed: bool, epoch: &str) -> EncodedFrame {
     EncodedFrame::encode(&SubscribedFrame {
         op: "subscribed",
         view: &info.full_name,
@@ -316,5 +325,15 @@ fn subscribed_frame(info: &ViewInfo, resumed: bool) -> EncodedFrame {
             order: *order,
         }),
         resumed,
+        epoch,
     })
+}
+
+/// A value unique to this projector's run (start time and process id), so cursors of an
+/// earlier run are never mistaken for this one's.
+fn new_epoch() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{:x}-{:x}", nanos, std::process::id())
 }

@@ -16,6 +16,20 @@ use crate::bus::{ClientHandle, Command, LagSignal};
 use crate::metrics::Metrics;
 use crate::project::{EncodedFrame, ViewInfo};
 
+/// Most frames written to a connection between two flushes.
+const WRITE_BATCH: usize = 64;
+
+/// The WebSocket message of a frame: binary when gzip'd, text otherwise.
+fn message_of(frame: &EncodedFrame) -> Message {
+    if frame.binary {
+        return Message::Binary(frame.payload.clone());
+    }
+    match Utf8Bytes::try_from(frame.payload.clone()) {
+        Ok(text) => Message::Text(text),
+        Err(_) => Message::Binary(frame.payload.clone()),
+    }
+}
+
 /// What a connection task needs from the server.
 #[derive(Clone)]
 pub(crate) struct ClientContext {
@@ -25,6 +39,8 @@ pub(crate) struct ClientContext {
     pub shutdown: watch::Receiver<bool>,
     pub queue_size: usize,
     pub max_subscriptions: usize,
+    /// The projector's epoch: cursors of another epoch are not resumed.
+    pub epoch: Arc<str>,
 }
 
 type Ws = WebSocketStream<TcpStream>;
@@ -61,19 +77,26 @@ pub(crate) async fn run(ws: Ws, id: u64, mut ctx: ClientContext) {
             }
             frame = rx.recv() => {
                 let Some(frame) = frame else { break };
-                let len = frame.payload.len();
-                let message = if frame.binary {
-                    Message::Binary(frame.payload.clone())
-                } else {
-                    match Utf8Bytes::try_from(frame.payload.clone()) {
-                        Ok(text) => Message::Text(text),
-                        Err(_) => Message::Binary(frame.payload.clone()),
+                // Write this frame and those already queued behind it, then flush once: one
+                // socket write per batch instead of one per frame.
+                let mut next = Some(frame);
+                let mut written = 0;
+                let mut failed = false;
+                while let Some(frame) = next.take() {
+                    let len = frame.payload.len();
+                    if sink.feed(message_of(&frame)).await.is_err() {
+                        failed = true;
+                        break;
                     }
-                };
-                if sink.send(message).await.is_err() {
+                    ctx.metrics.frame_sent(None, len);
+                    written += 1;
+                    if written < WRITE_BATCH {
+                        next = rx.try_recv().ok();
+                    }
+                }
+                if failed || sink.flush().await.is_err() {
                     break;
                 }
-                ctx.metrics.frame_sent(None, len);
             }
             incoming = stream.next() => {
                 let text = match incoming {
@@ -126,7 +149,10 @@ async fn handle_text(
             after,
             skip,
             take,
+            epoch,
         } => {
+            // A cursor from another server run would replay a different history.
+            let after = after.filter(|_| epoch.as_deref().is_none_or(|e| e == &*ctx.epoch));
             let info = match lookup(&ctx.views, &view) {
                 Ok(info) => info,
                 Err(e) => return Some(e),

@@ -19,6 +19,8 @@ pub enum ClientMessage {
         skip: usize,
         /// Snapshot rows to send at most.
         take: Option<usize>,
+        /// The server epoch `after` belongs to; a different epoch voids the cursor.
+        epoch: Option<String>,
     },
     /// `{"op":"unsubscribe","view":..,"key"?:..}`.
     Unsubscribe {
@@ -81,6 +83,7 @@ struct Raw {
     after: Option<Value>,
     skip: Option<usize>,
     take: Option<usize>,
+    epoch: Option<String>,
 }
 
 /// Parses a text message. Errors carry the code and a message for the `error` frame.
@@ -122,6 +125,7 @@ pub fn parse(text: &str) -> Result<ClientMessage, (Option<String>, ErrorCode, St
                 after,
                 skip: raw.skip.unwrap_or(0),
                 take: raw.take,
+                epoch: raw.epoch,
             })
         }
         Some(other) => malformed(raw.view, &format!("unknown op `{other}`")),
@@ -141,7 +145,8 @@ mod tests {
                 key: Some("*".into()),
                 after: None,
                 skip: 0,
-                take: None
+                take: None,
+                epoch: None
             }
         );
         assert_eq!(
@@ -152,7 +157,8 @@ mod tests {
                 key: None,
                 after: Some(42),
                 skip: 5,
-                take: Some(10)
+                take: Some(10),
+                epoch: None
             }
         );
         assert_eq!(parse(r#"{"op":"ping"}"#).unwrap(), ClientMessage::Ping);
