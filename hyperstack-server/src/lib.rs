@@ -36,5 +36,5 @@ pub use server::{MutationSender, RunningServer, Server, ServerBuilder, ServerErr
 pub use source::replay::{ReplayConfig, ReplayInput, ReplaySpeed};
 pub use source::yellowstone::{SourceError, SourceEvent, YellowstoneSourceConfig};
 pub use source::{Commitment, RawUpdate};
-pub use telemetry::init_tracing;
+pub use telemetry::{flush_telemetry, init_tracing};
 pub use transform::{TransformStats, Transformer};

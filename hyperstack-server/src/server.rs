@@ -210,6 +210,8 @@ impl ServerBuilder {
         let metrics = Arc::new(Metrics::new(
             views.iter().map(|v| v.full_name.clone()).collect(),
         ));
+        #[cfg(feature = "otel")]
+        crate::telemetry::export_metrics(metrics.clone());
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let (bus_tx, bus_rx) = mpsc::channel(4_096);
         let (mutation_tx, mutation_rx) = mpsc::channel(config.websocket.message_queue_size.max(64));
@@ -425,6 +427,7 @@ impl RunningServer {
         for task in self.tasks {
             let _ = tokio::time::timeout(grace, task).await;
         }
+        crate::telemetry::flush_telemetry();
         tracing::info!("hyperstack server stopped");
     }
 
