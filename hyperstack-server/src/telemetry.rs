@@ -13,7 +13,11 @@ pub fn init_tracing() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let json = std::env::var("JSON_LOGS").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
-    let fmt = if json { fmt.json().boxed() } else { fmt.boxed() };
+    let fmt = if json {
+        fmt.json().boxed()
+    } else {
+        fmt.boxed()
+    };
     let registry = tracing_subscriber::registry().with(filter).with(fmt);
     #[cfg(feature = "otel")]
     let registry = registry.with(otel::layer());
@@ -52,7 +56,9 @@ mod otel {
     static PROVIDERS: OnceLock<Providers> = OnceLock::new();
 
     fn endpoint() -> Option<String> {
-        std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok().filter(|e| !e.is_empty())
+        std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .ok()
+            .filter(|e| !e.is_empty())
     }
 
     fn resource() -> Resource {
@@ -95,7 +101,11 @@ mod otel {
     /// The OTLP tracing layer, when an endpoint is configured.
     pub(super) fn layer<S>() -> Option<Box<dyn Layer<S> + Send + Sync>>
     where
-        S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a> + Send + Sync + 'static,
+        S: tracing::Subscriber
+            + for<'a> tracing_subscriber::registry::LookupSpan<'a>
+            + Send
+            + Sync
+            + 'static,
     {
         let p = providers()?;
         let tracer = p.traces.tracer("hyperstack-server");

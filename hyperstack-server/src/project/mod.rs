@@ -23,6 +23,7 @@ mod store;
 #[cfg(test)]
 mod tests;
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -112,7 +113,13 @@ pub struct Projector {
     cache: EntityCacheConfig,
     max_array_length: usize,
     epoch: String,
+    /// The last snapshot served, reused while no mutation was applied (clients subscribing
+    /// together share one encoding).
+    last_snapshot: RefCell<Option<(SnapshotRequest, Vec<Arc<EncodedFrame>>)>>,
 }
+
+/// What a snapshot was asked for: view, key, skip, take.
+type SnapshotRequest = (ViewId, Option<String>, usize, Option<usize>);
 
 impl Projector {
     /// A projector for every view of `stack`; entity stores hold
@@ -127,6 +134,7 @@ impl Projector {
             cache,
             max_array_length: table.max_array_length,
             epoch: new_epoch(),
+            last_snapshot: RefCell::new(None),
         };
         for entity in &stack.entities {
             let mut views = Vec::new();
@@ -237,6 +245,7 @@ impl Projector {
             max_array_length,
             ..
         } = self;
+        self.last_snapshot.get_mut().take();
         let mut out = Publisher::new(infos, views);
         apply::apply_change(&mut entities[ei], &mut out, m, *max_array_length);
         Ok(out.into_frames())
@@ -248,7 +257,28 @@ impl Projector {
     /// `initial_snapshot_batch_size`, then `subsequent_snapshot_batch_size`; the last batch
     /// says `complete: true`, and an empty result is still one frame. `seq` is the view's
     /// current sequence number.
+    ///
+    /// Until the next [`Projector::apply`], the same request returns the same (shared) frames
+    /// without encoding them again.
     pub fn snapshot(
+        &self,
+        view: ViewId,
+        key: Option<&str>,
+        skip: usize,
+        take: Option<usize>,
+    ) -> Vec<Arc<EncodedFrame>> {
+        let request = (view, key.map(str::to_string), skip, take);
+        if let Some((last, frames)) = &*self.last_snapshot.borrow() {
+            if *last == request {
+                return frames.clone();
+            }
+        }
+        let frames = self.encode_snapshot(view, key, skip, take);
+        *self.last_snapshot.borrow_mut() = Some((request, frames.clone()));
+        frames
+    }
+
+    fn encode_snapshot(
         &self,
         view: ViewId,
         key: Option<&str>,

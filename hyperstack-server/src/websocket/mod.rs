@@ -14,7 +14,7 @@ use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
 
 /// Live connection count, awaited at shutdown.
@@ -87,6 +87,9 @@ pub(crate) async fn accept_loop(
     }
 }
 
+/// Read buffer of a connection (tungstenite allocates it up front).
+const READ_BUFFER: usize = 4 * 1024;
+
 async fn serve_connection(
     stream: TcpStream,
     id: u64,
@@ -108,13 +111,17 @@ async fn serve_connection(
             _ => Ok(resp),
         }
     };
-    let mut ws = match tokio_tungstenite::accept_hdr_async(stream, check).await {
-        Ok(ws) => ws,
-        Err(e) => {
-            tracing::debug!(error = %e, "handshake refused or failed");
-            return;
-        }
-    };
+    // Clients send only small control messages: a 4 KiB read buffer instead of tungstenite's
+    // 128 KiB default keeps idle connections cheap (larger messages still arrive whole).
+    let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
+    let mut ws =
+        match tokio_tungstenite::accept_hdr_async_with_config(stream, check, Some(config)).await {
+            Ok(ws) => ws,
+            Err(e) => {
+                tracing::debug!(error = %e, "handshake refused or failed");
+                return;
+            }
+        };
     if over_limit {
         use futures_util::SinkExt;
         let reason = format!("server full: max_clients {max_clients} reached");

@@ -133,10 +133,13 @@ fn subscribed_frames() {
         .subscribed_frame(id(&p, "Token/trending"), false)
         .json()
         .unwrap();
+    let epoch = p.epoch().to_string();
+    assert!(!epoch.is_empty());
     assert_eq!(
         trending,
         json!({"op": "subscribed", "view": "Token/trending", "mode": "list",
-               "sort": {"field": ["volume_sol"], "order": "desc"}, "resumed": false})
+               "sort": {"field": ["volume_sol"], "order": "desc"}, "resumed": false,
+               "epoch": epoch})
     );
     let state = p
         .subscribed_frame(id(&p, "Token/state"), true)
@@ -144,8 +147,10 @@ fn subscribed_frames() {
         .unwrap();
     assert_eq!(
         state,
-        json!({"op": "subscribed", "view": "Token/state", "mode": "state", "resumed": true})
+        json!({"op": "subscribed", "view": "Token/state", "mode": "state", "resumed": true,
+               "epoch": epoch})
     );
+    assert_ne!(projector().epoch(), epoch, "each run has its own epoch");
     let nested = small(3, 10);
     let all = nested
         .subscribed_frame(id(&nested, "Token/all"), false)

@@ -227,3 +227,28 @@ fn published_frames_are_shared() {
         "the log holds the same encoded frame"
     );
 }
+
+#[test]
+fn repeated_snapshots_share_frames_until_a_mutation() {
+    let mut p = filled(120);
+    let list = id(&p, "Token/list");
+    let a = p.snapshot(list, None, 0, None);
+    let b = p.snapshot(list, None, 0, None);
+    assert!(
+        a.iter().zip(&b).all(|(x, y)| Arc::ptr_eq(x, y)),
+        "encoded once"
+    );
+    let other = p.snapshot(list, None, 10, Some(5));
+    assert_eq!(
+        shape(&other).0,
+        vec![5],
+        "another request is not served from the cache"
+    );
+    apply(&mut p, patch("k0001", json!({"volume_sol": 999})));
+    let c = p.snapshot(list, None, 0, None);
+    assert!(
+        !Arc::ptr_eq(&a[0], &c[0]),
+        "a mutation invalidates the cached snapshot"
+    );
+    assert_ne!(json_frames(&a), json_frames(&c));
+}

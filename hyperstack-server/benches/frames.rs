@@ -1,0 +1,162 @@
+//! Frame production per view kind: `Projector::apply` of a pump `Token` patch (merge into the
+//! entity store, view bookkeeping, JSON encoding of each frame once, gzip when ≥ 1 KiB), on a
+//! stack reduced to one view of that kind; snapshot encoding (gzip'd batches) of a list view,
+//! fresh and served again from the projector's cache;
+//! and `EncodedFrame::encode` alone on a small text frame and a gzip'd 100-row batch.
+//!
+//! `cargo bench -p hyperstack-server --bench frames`
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use hyperstack_server::project::{EncodedFrame, Projector};
+use hyperstack_server::spec::{Stack, ViewKind};
+use hyperstack_server::{EntityCacheConfig, Mutation, StateTableConfig};
+use serde_json::{json, Map, Value};
+
+const ENTITIES: usize = 1_000;
+const BATCH: u64 = 1_000;
+
+/// Which views (kind, short name) a reduced stack keeps.
+type Keep = dyn Fn(&ViewKind, &str) -> bool;
+
+/// The pump stack with only the `Token` views `keep` accepts.
+fn stack_with(keep: impl Fn(&ViewKind, &str) -> bool) -> Stack {
+    let mut stack = pump_stack::spec();
+    for e in &mut stack.entities {
+        e.views.retain(|v| keep(&v.kind, &v.name));
+    }
+    stack
+}
+
+fn key(i: usize) -> String {
+    format!("Curve{i:0>39}")
+}
+
+/// A full Token as the transform emits it on creation (with five recent trades).
+fn token(i: usize) -> Map<String, Value> {
+    let trades: Vec<Value> = (0..5)
+        .map(|t| {
+            json!({"mint": key(i), "sol_amount": 1_000_000 + t, "token_amount": 35_000_000_000u64,
+            "is_buy": t % 2 == 0, "user": key(t), "timestamp": 1_700_000_000 + t})
+        })
+        .collect();
+    let v = json!({
+        "mint": key(i), "name": format!("Token {i}"), "symbol": format!("TK{i}"),
+        "creator": key(i + 1), "created_slot": 300_000_000 + i,
+        "virtual_sol_reserves": 30_000_000_000u64, "virtual_token_reserves": 1_073_000_000_000_000u64,
+        "real_sol_reserves": 0, "token_total_supply": 1_000_000_000_000_000u64, "complete": false,
+        "trade_count": 5, "volume_sol": 5_000_010 + i, "largest_trade_sol": 1_000_004,
+        "last_trade_slot": 300_000_001 + i, "last_trades": trades,
+        "price_sol": 2.795899e-5, "market_cap_sol": 27.95899,
+    });
+    match v {
+        Value::Object(m) => m,
+        _ => unreachable!(),
+    }
+}
+
+/// A projector holding `ENTITIES` tokens.
+fn loaded(stack: &Stack, entities: usize) -> Projector {
+    let cache = EntityCacheConfig {
+        max_entities_per_view: entities + 16,
+        ..EntityCacheConfig::default()
+    };
+    let mut p = Projector::new(stack, cache, StateTableConfig::default());
+    for i in 0..entities {
+        let m = Mutation::patch("Token", &key(i), token(i)).with_seq(format!("1:{i}"));
+        p.apply(&m).expect("known entity");
+    }
+    p
+}
+
+/// A reserves change as a trade's account write produces it.
+fn reserves_patch(n: u64) -> Mutation {
+    let mut data = Map::new();
+    data.insert("virtual_sol_reserves".into(), json!(30_000_000_000 + n));
+    data.insert("real_sol_reserves".into(), json!(n));
+    data.insert("price_sol".into(), json!(2.8e-5 + n as f64 * 1e-12));
+    data.insert("market_cap_sol".into(), json!(28.0 + n as f64 * 1e-6));
+    Mutation::patch("Token", &key(n as usize % ENTITIES), data).with_seq(format!("2:{n}"))
+}
+
+fn apply_per_view(c: &mut Criterion) {
+    let kinds: [(&str, Box<Keep>); 5] = [
+        ("state", Box::new(|k, _| matches!(k, ViewKind::State))),
+        ("list", Box::new(|k, _| matches!(k, ViewKind::List))),
+        ("append", Box::new(|k, _| matches!(k, ViewKind::Append))),
+        (
+            "derived_trending",
+            Box::new(|k, n| matches!(k, ViewKind::Derived(_)) && n == "trending"),
+        ),
+        ("all_pump_views", Box::new(|_, _| true)),
+    ];
+    let mut group = c.benchmark_group("project_apply");
+    group.throughput(Throughput::Elements(BATCH));
+    for (name, keep) in kinds {
+        let stack = stack_with(keep);
+        let mut p = loaded(&stack, ENTITIES);
+        let mut n = 0u64;
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let mut bytes = 0;
+                for _ in 0..BATCH {
+                    n += 1;
+                    for f in p.apply(&reserves_patch(n)).expect("known") {
+                        bytes += f.frame.payload.len();
+                    }
+                }
+                bytes
+            })
+        });
+    }
+    group.finish();
+}
+
+fn snapshots(c: &mut Criterion) {
+    let stack = stack_with(|k, _| matches!(k, ViewKind::List));
+    let mut group = c.benchmark_group("snapshot_list");
+    group.sample_size(10);
+    for rows in [1_000usize, 10_000] {
+        let p = loaded(&stack, rows);
+        let view = p.view_id("Token/list").expect("list view");
+        group.throughput(Throughput::Elements(rows as u64));
+        // Alternating requests defeat the projector's one-entry snapshot cache: every call
+        // serializes and gzips the rows again.
+        let mut flip = false;
+        group.bench_with_input(BenchmarkId::new("encode", rows), &rows, |b, _| {
+            b.iter(|| {
+                flip = !flip;
+                let take = flip.then_some(rows);
+                p.snapshot(view, None, 0, take).len()
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("cached", rows), &rows, |b, _| {
+            b.iter(|| p.snapshot(view, None, 0, None).len())
+        });
+    }
+    group.finish();
+}
+
+fn encode(c: &mut Criterion) {
+    let small = json!({"mode": "list", "entity": "Token/list", "op": "patch", "key": key(1),
+        "data": {"virtual_sol_reserves": 30_000_000_001u64, "price_sol": 2.8e-5, "_seq": "2:1"},
+        "seq": "17"});
+    let rows: Vec<Value> = (0..100)
+        .map(|i| json!({"key": key(i), "data": Value::Object(token(i))}))
+        .collect();
+    let batch = json!({"mode": "list", "entity": "Token/list", "op": "snapshot", "data": rows,
+        "complete": false, "seq": "17"});
+    let mut group = c.benchmark_group("encoded_frame");
+    for (name, v) in [("patch_text", &small), ("snapshot_100_rows_gzip", &batch)] {
+        let len = serde_json::to_vec(v).expect("json").len();
+        group.throughput(Throughput::Bytes(len as u64));
+        group.bench_function(name, |b| b.iter(|| EncodedFrame::encode(v).payload.len()));
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = frames;
+    config = Criterion::default().sample_size(20);
+    targets = apply_per_view, snapshots, encode
+}
+criterion_main!(frames);
