@@ -54,8 +54,7 @@ impl EncodedFrame {
                 binary: false,
             };
         }
-        let mut encoder =
-            GzEncoder::new(Vec::with_capacity(json.len() / 4), Compression::default());
+        let mut encoder = GzEncoder::new(Vec::with_capacity(json.len() / 4), Compression::fast());
         match encoder.write_all(&json).and_then(|()| encoder.finish()) {
             Ok(gz) => EncodedFrame {
                 payload: Bytes::from(gz),
