@@ -1,9 +1,9 @@
 //! The settlement-game simulation: players register, open games, join them and settle them;
 //! winners gain score.
 
-use super::encode::{event_log, Borsh};
+use super::encode::Borsh;
 use super::rng::Rng;
-use super::{AccountWrite, Instruction, Pubkey, Transaction, Update};
+use super::{AccountWrite, Pubkey, Transaction, Update};
 
 /// Program address of the example IDL (examples/game/idl/settlement_game.json).
 pub const PROGRAM: &str = "GaME1111111111111111111111111111111111111111";
@@ -124,23 +124,16 @@ impl GameSim {
 
     fn push_tx(&mut self, name: &str, accounts: Vec<Pubkey>, data: Vec<u8>, events: Vec<Vec<u8>>) {
         let (index, signature) = self.next_tx();
-        let mut logs = vec![
-            format!("Program {PROGRAM} invoke [1]"),
-            format!("Program log: Instruction: {name}"),
-        ];
-        logs.extend(events.iter().map(|e| event_log(e)));
-        logs.push(format!("Program {PROGRAM} success"));
-        self.out.push(Update::Transaction(Transaction {
-            slot: self.slot,
+        self.out.push(Update::Transaction(Transaction::anchor(
+            self.slot,
             index,
             signature,
-            instructions: vec![Instruction {
-                program: self.program,
-                accounts,
-                data,
-            }],
-            logs,
-        }));
+            self.program,
+            name,
+            accounts,
+            data,
+            &events,
+        )));
     }
 
     fn write(&mut self, pubkey: Pubkey, data: Vec<u8>) {

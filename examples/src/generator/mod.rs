@@ -55,6 +55,41 @@ pub struct Transaction {
     pub logs: Vec<String>,
 }
 
+impl Transaction {
+    /// A transaction with one instruction of `program`, logged as an Anchor program logs it:
+    /// invoke, `Instruction: <name>`, one `Program data:` line per event, success.
+    #[allow(clippy::too_many_arguments)]
+    pub fn anchor(
+        slot: u64,
+        index: u64,
+        signature: [u8; 64],
+        program: Pubkey,
+        instruction: &str,
+        accounts: Vec<Pubkey>,
+        data: Vec<u8>,
+        events: &[Vec<u8>],
+    ) -> Transaction {
+        let id = base58(&program);
+        let mut logs = vec![
+            format!("Program {id} invoke [1]"),
+            format!("Program log: Instruction: {instruction}"),
+        ];
+        logs.extend(events.iter().map(|e| encode::event_log(e)));
+        logs.push(format!("Program {id} success"));
+        Transaction {
+            slot,
+            index,
+            signature,
+            instructions: vec![Instruction {
+                program,
+                accounts,
+                data,
+            }],
+            logs,
+        }
+    }
+}
+
 /// What a simulation emits, in stream order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Update {

@@ -1,9 +1,9 @@
 //! The pump market simulation: tokens launch on bonding curves, trade in bursts (prices move
 //! by more than 5% at times), and some complete their curve.
 
-use super::encode::{event_log, Borsh};
+use super::encode::Borsh;
 use super::rng::Rng;
-use super::{AccountWrite, Instruction, Pubkey, Transaction, Update};
+use super::{AccountWrite, Pubkey, Transaction, Update};
 
 /// Program address of the example IDL (examples/pump/idl/pump.json).
 pub const PROGRAM: &str = "6EF8rrecthR5Dkzon8Nwu78hRvfCKubJ14M5uBEwF6P";
@@ -200,22 +200,16 @@ impl PumpSim {
             .pubkey(&curve.address)
             .pubkey(&curve.creator)
             .finish();
-        self.out.push(Update::Transaction(Transaction {
-            slot: self.slot,
+        self.out.push(Update::Transaction(Transaction::anchor(
+            self.slot,
             index,
             signature,
-            instructions: vec![Instruction {
-                program: self.program,
-                accounts,
-                data,
-            }],
-            logs: vec![
-                format!("Program {PROGRAM} invoke [1]"),
-                "Program log: Instruction: Create".to_string(),
-                event_log(&event),
-                format!("Program {PROGRAM} success"),
-            ],
-        }));
+            self.program,
+            "Create",
+            accounts,
+            data,
+            &[event],
+        )));
         self.curves.push(curve);
         self.write_curve(n);
     }
@@ -297,14 +291,7 @@ impl PumpSim {
             .u64(c.virtual_sol)
             .u64(c.virtual_token)
             .finish();
-        let mut logs = vec![
-            format!("Program {PROGRAM} invoke [1]"),
-            format!(
-                "Program log: Instruction: {}",
-                if is_buy { "Buy" } else { "Sell" }
-            ),
-            event_log(&trade),
-        ];
+        let mut events = vec![trade];
         if completes {
             let done = Borsh::with_discriminator("event", "CompleteEvent")
                 .pubkey(&user)
@@ -312,20 +299,18 @@ impl PumpSim {
                 .pubkey(&c.address)
                 .i64(1_700_000_000 + self.slot as i64 / 2)
                 .finish();
-            logs.push(event_log(&done));
+            events.push(done);
         }
-        logs.push(format!("Program {PROGRAM} success"));
-        self.out.push(Update::Transaction(Transaction {
-            slot: self.slot,
+        self.out.push(Update::Transaction(Transaction::anchor(
+            self.slot,
             index,
             signature,
-            instructions: vec![Instruction {
-                program: self.program,
-                accounts,
-                data,
-            }],
-            logs,
-        }));
+            self.program,
+            if is_buy { "Buy" } else { "Sell" },
+            accounts,
+            data,
+            &events,
+        )));
         self.write_curve(i);
     }
 }
