@@ -53,7 +53,7 @@ pub async fn start_hyperstack(feeder: &str, sizing: Sizing) -> anyhow::Result<Ru
             max_entries: entities,
             ..StateTableConfig::default()
         })
-        .start()
+        .spawn()
         .await
         .context("cannot start hyperstack-server")
 }

@@ -313,7 +313,7 @@ fn record(
     }
     let mut endpoint_config = hyperstack_server::YellowstoneConfig::new(endpoint);
     if let Some(t) = token {
-        endpoint_config = endpoint_config.with_token(t);
+        endpoint_config = endpoint_config.with_x_token(t);
     }
     let config = YellowstoneSourceConfig::new(endpoint_config, programs);
     let file = std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;

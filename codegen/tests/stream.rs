@@ -37,7 +37,7 @@ async fn stream_json_and_list_views() {
         .spec(pump_stack::spec())
         .bind("127.0.0.1:0".parse().unwrap())
         .health_bind("127.0.0.1:0".parse().unwrap())
-        .start()
+        .spawn()
         .await
         .unwrap();
     let tx = server.mutations();

@@ -1,25 +1,15 @@
 //! [`HyperStack`]: the client handle, its builder, and the typed entry points.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::watch;
 
-use crate::connection::{self, Command, Config, ConnectionState, Rows, Target};
-use crate::entity::{Entity, Views};
+use crate::connection::{self, Command, Config, ConnectionHandle, ConnectionState, Target};
+use crate::entity::Entity;
 use crate::error::HyperStackError;
 use crate::stream::{ChangeStream, EntityStream, RichEntityStream};
-use crate::view::ViewContext;
-
-struct Inner {
-    commands: mpsc::UnboundedSender<Command>,
-    state: watch::Receiver<ConnectionState>,
-    config: Arc<Config>,
-    next_id: AtomicU64,
-}
+use crate::view::{ViewContext, Views};
 
 /// A connection to a hyperstack server, with one merged store per subscribed view.
 ///
@@ -51,14 +41,14 @@ struct Inner {
 /// ```
 #[derive(Clone)]
 pub struct HyperStack {
-    inner: Arc<Inner>,
+    conn: ConnectionHandle,
 }
 
 impl fmt::Debug for HyperStack {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HyperStack")
-            .field("url", &self.inner.config.url)
-            .field("state", &*self.inner.state.borrow())
+            .field("url", &self.conn.config().url)
+            .field("state", &*self.conn.state().borrow())
             .finish()
     }
 }
@@ -76,33 +66,34 @@ impl HyperStack {
 
     /// The server URL.
     pub fn url(&self) -> &str {
-        &self.inner.config.url
+        &self.conn.config().url
     }
 
     /// The connection state now.
     pub async fn connection_state(&self) -> ConnectionState {
-        self.inner.state.borrow().clone()
+        self.conn.state().borrow().clone()
+    }
+
+    /// Why the connection last failed (a lost connection, or why it gave up in
+    /// [`ConnectionState::Error`]); `None` while nothing failed.
+    pub async fn last_error(&self) -> Option<String> {
+        self.conn.last_error()
     }
 
     /// A receiver of connection state changes (await `changed()` / `wait_for(..)`); the
     /// current state counts as seen.
     pub fn state_changes(&self) -> watch::Receiver<ConnectionState> {
-        let mut rx = self.inner.state.clone();
+        let mut rx = self.conn.state().clone();
         rx.mark_unchanged();
         rx
     }
 
     /// Closes the connection; streams end, later calls fail with [`HyperStackError::Closed`].
     pub async fn disconnect(&self) {
-        let _ = self.command(Command::Disconnect);
-        let mut state = self.inner.state.clone();
+        let _ = self.conn.command(Command::Disconnect);
+        let mut state = self.conn.state().clone();
         let _ = state
-            .wait_for(|s| {
-                matches!(
-                    s,
-                    ConnectionState::Disconnected | ConnectionState::Error { .. }
-                )
-            })
+            .wait_for(|s| matches!(s, ConnectionState::Disconnected | ConnectionState::Error))
             .await;
     }
 
@@ -120,7 +111,8 @@ impl HyperStack {
 
     /// [`HyperStack::get`] with the reason of a failure.
     pub async fn try_get<E: Entity>(&self, key: &str) -> Result<Option<E::Data>, HyperStackError> {
-        self.get_view::<E::Data>(E::state_view(), Some(key.to_string()))
+        self.conn
+            .get_view::<E::Data>(E::state_view(), Some(key.to_string()))
             .await
     }
 
@@ -138,7 +130,7 @@ impl HyperStack {
 
     /// [`HyperStack::list`] with the reason of a failure.
     pub async fn try_list<E: Entity>(&self) -> Result<Vec<E::Data>, HyperStackError> {
-        self.list_view::<E::Data>(E::list_view()).await
+        self.conn.list_view::<E::Data>(E::list_view()).await
     }
 
     /// Every change of every entity of `E` (its list view).
@@ -177,87 +169,23 @@ impl HyperStack {
     /// The generated typed accessor of an entity's views, bound to this connection.
     ///
     /// ```no_run
-    /// # async fn run(hs: hyperstack_sdk::HyperStack) -> Result<(), hyperstack_sdk::HyperStackError> {
-    /// // let views = hs.views::<pump_stack::TokenViews>();
-    /// // let top = views.trending().get().await?;
-    /// # Ok(()) }
+    /// # async fn run(hs: hyperstack_sdk::HyperStack) {
+    /// use pump_stack::{Token, TokenViews};
+    /// let views = hs.views::<TokenViews>();
+    /// let trending: Vec<Token> = views.trending().get().await;
+    /// let one: Option<Token> = views.state().get("<bonding curve>").await;
+    /// # let _ = (trending, one); }
     /// ```
     pub fn views<V: Views>(&self) -> V {
-        V::from_context(ViewContext::bound(self.clone()))
+        V::from_context(ViewContext::bound(self.conn.clone()))
     }
 
-    // ---- internals shared with the view handles ----
-
-    pub(crate) fn next_id(&self) -> u64 {
-        self.inner.next_id.fetch_add(1, Ordering::Relaxed)
-    }
-
-    pub(crate) fn command(&self, cmd: Command) -> Result<(), HyperStackError> {
-        self.inner
-            .commands
-            .send(cmd)
-            .map_err(|_| HyperStackError::Closed(self.closed_reason()))
-    }
-
-    fn closed_reason(&self) -> String {
-        match &*self.inner.state.borrow() {
-            ConnectionState::Error { message } => message.clone(),
-            _ => "disconnected".into(),
-        }
-    }
-
-    pub(crate) fn changes(&self, targets: Vec<Target>, rich: bool) -> ChangeStream {
-        ChangeStream::new(self.clone(), targets, rich)
-    }
-
-    /// The rows of a subscription once its snapshot is complete (bounded by
-    /// `initial_data_timeout`); the subscription is released afterwards unless streams use it.
-    pub(crate) async fn fetch(&self, target: Target) -> Result<Rows, HyperStackError> {
-        let id = self.next_id();
-        let (reply, rx) = oneshot::channel();
-        let what = format!("snapshot of {}", target.view);
-        self.command(Command::Fetch { id, target, reply })?;
-        let limit = self.inner.config.initial_data_timeout;
-        match tokio::time::timeout(limit, rx).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(HyperStackError::Closed(self.closed_reason())),
-            Err(_) => {
-                let _ = self.command(Command::CancelFetch { id });
-                Err(HyperStackError::Timeout { what, after: limit })
-            }
-        }
-    }
-
-    pub(crate) async fn list_view<T: DeserializeOwned>(
-        &self,
-        view: String,
-    ) -> Result<Vec<T>, HyperStackError> {
-        let rows = self.fetch(target(view, None)).await?;
-        Ok(rows
-            .iter()
-            .filter_map(|(k, v)| crate::stream::decode(k, v))
-            .collect())
-    }
-
-    pub(crate) async fn get_view<T: DeserializeOwned>(
-        &self,
-        view: String,
-        key: Option<String>,
-    ) -> Result<Option<T>, HyperStackError> {
-        let rows = self
-            .fetch(Target {
-                view,
-                key: key.clone(),
-            })
-            .await?;
-        Ok(rows
-            .iter()
-            .find(|(k, _)| key.as_ref().is_none_or(|key| k == key))
-            .and_then(|(k, v)| crate::stream::decode(k, v)))
+    fn changes(&self, targets: Vec<Target>, rich: bool) -> ChangeStream {
+        ChangeStream::new(self.conn.clone(), targets, rich)
     }
 }
 
-pub(crate) fn target(view: String, key: Option<&str>) -> Target {
+fn target(view: String, key: Option<&str>) -> Target {
     Target {
         view,
         key: key.map(str::to_string),
@@ -363,7 +291,6 @@ impl HyperStackBuilder {
         if !(config.url.starts_with("ws://") || config.url.starts_with("wss://")) {
             return Err(HyperStackError::InvalidUrl(config.url));
         }
-        let (state_tx, state_rx) = watch::channel(ConnectionState::Connecting);
         let ws = match tokio::time::timeout(config.connect_timeout, connection::open(&config)).await
         {
             Ok(r) => r?,
@@ -374,16 +301,8 @@ impl HyperStackBuilder {
                 })
             }
         };
-        state_tx.send_replace(ConnectionState::Connected);
-        let config = Arc::new(config);
-        let commands = connection::spawn(config.clone(), ws, state_tx);
         Ok(HyperStack {
-            inner: Arc::new(Inner {
-                commands,
-                state: state_rx,
-                config,
-                next_id: AtomicU64::new(1),
-            }),
+            conn: connection::spawn(config, ws),
         })
     }
 }

@@ -5,8 +5,6 @@ use std::fmt::Debug;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::view::ViewContext;
-
 /// An entity type of a stack, implemented by the generated marker type (`TokenEntity`).
 ///
 /// ```
@@ -49,13 +47,4 @@ pub trait Entity: Send + Sync + 'static {
     fn list_view() -> String {
         format!("{}/list", Self::NAME)
     }
-}
-
-/// A typed accessor of one entity's views, implemented by the generated `<Entity>Views`.
-pub trait Views: Sized {
-    /// The entity whose views these are.
-    type Entity: Entity;
-
-    /// Builds the accessor over a context (a connection, once the client binds one).
-    fn from_context(ctx: ViewContext) -> Self;
 }

@@ -39,6 +39,7 @@
 
 mod client;
 mod connection;
+mod decode;
 mod entity;
 mod error;
 pub mod json;
@@ -49,7 +50,7 @@ mod view;
 
 pub use client::{HyperStack, HyperStackBuilder};
 pub use connection::ConnectionState;
-pub use entity::{Entity, Views};
+pub use entity::Entity;
 pub use error::HyperStackError;
 /// The stack model (`hyperstack-spec`), re-exported so generated crates need one dependency.
 pub use hyperstack_spec as spec;
@@ -58,7 +59,7 @@ pub use serde as __serde;
 pub use stream::ops;
 pub use stream::{EntityStream, RichEntityStream};
 pub use update::{RichUpdate, Update};
-pub use view::{ListView, SingleView, StateView, ViewContext};
+pub use view::{ListView, SingleView, StateView, ViewContext, Views};
 
 /// Everything an application needs: `use hyperstack_sdk::prelude::*;`.
 pub mod prelude {

@@ -105,9 +105,9 @@ pub enum RichUpdate<T> {
         before: T,
         /// The entity after the change.
         after: T,
-        /// The raw JSON patch received (after a reconnect with a full snapshot: the computed
-        /// difference; for a whole-entity `upsert` of a known key: the new entity).
-        patch: Value,
+        /// The JSON patch received (after a reconnect with a full snapshot: the computed
+        /// difference); `None` when the change came as a whole-entity `upsert` of a known key.
+        patch: Option<Value>,
     },
     /// The entity was deleted, or left the view.
     Deleted {
@@ -133,15 +133,17 @@ impl<T> RichUpdate<T> {
     /// `Created` and `Deleted`.
     pub fn has_patch_field(&self, path: &str) -> bool {
         match self {
-            RichUpdate::Updated { patch, .. } => has_path(patch, path),
+            RichUpdate::Updated {
+                patch: Some(patch), ..
+            } => has_path(patch, path),
             _ => false,
         }
     }
 
-    /// The raw patch of an `Updated`.
+    /// The patch of an `Updated` that came as one.
     pub fn patch(&self) -> Option<&Value> {
         match self {
-            RichUpdate::Updated { patch, .. } => Some(patch),
+            RichUpdate::Updated { patch, .. } => patch.as_ref(),
             _ => None,
         }
     }

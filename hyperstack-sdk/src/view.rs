@@ -1,21 +1,39 @@
-//! Typed handles of views, as returned by generated `<Entity>Views` accessors.
+//! Typed handles of views, as returned by generated `<Entity>Views` accessors, and the
+//! [`Views`] trait those accessors implement.
 
 use std::marker::PhantomData;
 
-use crate::client::{target, HyperStack};
+use crate::connection::{ConnectionHandle, Target};
 use crate::entity::Entity;
 use crate::error::HyperStackError;
-use crate::stream::{EntityStream, RichEntityStream};
+use crate::stream::{ChangeStream, EntityStream, RichEntityStream};
+
+/// A typed accessor of one entity's views, implemented by the generated `<Entity>Views`.
+pub trait Views: Sized {
+    /// The entity whose views these are.
+    type Entity: Entity;
+
+    /// Builds the accessor over a context (a connection, once the client binds one).
+    fn from_context(ctx: ViewContext) -> Self;
+}
 
 /// What view handles are built from. Generated accessors hold one.
 ///
-/// [`HyperStack::views`] builds accessors over a context bound to the connection, whose
-/// handles read (`get`) and watch (`watch`) their views. A [`ViewContext::detached`] one only
-/// names views and their shapes; its handles' `get` / `watch` return
-/// [`HyperStackError::Detached`].
-#[derive(Debug, Clone, Default)]
+/// [`crate::HyperStack::views`] builds accessors over a context bound to the connection,
+/// whose handles read (`get`) and watch (`watch`) their views. A [`ViewContext::detached`]
+/// one only names views and their shapes: its handles' `try_get` / `try_watch` return
+/// [`HyperStackError::Detached`], `get` returns nothing and `watch` a stream that ends at once.
+#[derive(Clone, Default)]
 pub struct ViewContext {
-    conn: Option<HyperStack>,
+    conn: Option<ConnectionHandle>,
+}
+
+impl std::fmt::Debug for ViewContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ViewContext")
+            .field("bound", &self.is_bound())
+            .finish()
+    }
 }
 
 impl ViewContext {
@@ -24,14 +42,14 @@ impl ViewContext {
         ViewContext { conn: None }
     }
 
-    /// A context bound to a connection (what [`HyperStack::views`] uses).
-    pub fn bound(conn: HyperStack) -> ViewContext {
+    /// A context bound to a connection (what [`crate::HyperStack::views`] uses).
+    pub(crate) fn bound(conn: ConnectionHandle) -> ViewContext {
         ViewContext { conn: Some(conn) }
     }
 
-    /// The connection, if bound.
-    pub fn connection(&self) -> Option<&HyperStack> {
-        self.conn.as_ref()
+    /// Whether the context is bound to a connection.
+    pub fn is_bound(&self) -> bool {
+        self.conn.is_some()
     }
 
     /// A handle of a `state` view (one entity by key).
@@ -55,12 +73,12 @@ macro_rules! view_handle {
         $(#[$doc])*
         pub struct $name<E: Entity> {
             name: &'static str,
-            conn: Option<HyperStack>,
+            conn: Option<ConnectionHandle>,
             _entity: PhantomData<fn() -> E>,
         }
 
         impl<E: Entity> $name<E> {
-            fn new(name: &'static str, conn: Option<HyperStack>) -> Self {
+            fn new(name: &'static str, conn: Option<ConnectionHandle>) -> Self {
                 Self { name, conn, _entity: PhantomData }
             }
 
@@ -69,10 +87,21 @@ macro_rules! view_handle {
                 self.name
             }
 
-            fn conn(&self) -> Result<&HyperStack, HyperStackError> {
+            fn conn(&self) -> Result<&ConnectionHandle, HyperStackError> {
                 self.conn
                     .as_ref()
                     .ok_or_else(|| HyperStackError::Detached(self.name.to_string()))
+            }
+
+            fn changes(&self, key: Option<&str>, rich: bool) -> ChangeStream {
+                match &self.conn {
+                    Some(conn) => ChangeStream::new(conn.clone(), vec![self.target(key)], rich),
+                    None => ChangeStream::detached(self.name),
+                }
+            }
+
+            fn target(&self, key: Option<&str>) -> Target {
+                Target { view: self.name.to_string(), key: key.map(str::to_string) }
             }
         }
 
@@ -106,56 +135,100 @@ view_handle!(
     SingleView
 );
 
+/// Logs a failed read of a view handle (the infallible forms return nothing instead).
+fn logged<T>(view: &str, result: Result<T, HyperStackError>, empty: T) -> T {
+    result.unwrap_or_else(|e| {
+        tracing::warn!(%view, error = %e, "view read failed");
+        empty
+    })
+}
+
 impl<E: Entity> StateView<E> {
-    /// The entity `key`, once its snapshot arrived (`None` when it does not exist).
-    pub async fn get(&self, key: &str) -> Result<Option<E::Data>, HyperStackError> {
+    /// The entity `key` once its view is loaded; `None` when it does not exist or the read
+    /// failed (logged; [`StateView::try_get`] says why).
+    pub async fn get(&self, key: &str) -> Option<E::Data> {
+        logged(self.name, self.try_get(key).await, None)
+    }
+
+    /// [`StateView::get`] with the reason of a failure.
+    pub async fn try_get(&self, key: &str) -> Result<Option<E::Data>, HyperStackError> {
         self.conn()?
             .get_view(self.name.to_string(), Some(key.to_string()))
             .await
     }
 
-    /// Every change of the entity `key`.
-    pub fn watch(&self, key: &str) -> Result<EntityStream<E::Data>, HyperStackError> {
-        let t = target(self.name.to_string(), Some(key));
-        Ok(EntityStream::new(self.conn()?.changes(vec![t], false)))
+    /// Every change of the entity `key` (lazy: subscribes on first poll).
+    pub fn watch(&self, key: &str) -> EntityStream<E::Data> {
+        EntityStream::new(self.changes(Some(key), false))
+    }
+
+    /// [`StateView::watch`], failing at once on a detached handle.
+    pub fn try_watch(&self, key: &str) -> Result<EntityStream<E::Data>, HyperStackError> {
+        self.conn()?;
+        Ok(self.watch(key))
     }
 
     /// Every change of the entity `key`, with before/after and the patch.
-    pub fn watch_rich(&self, key: &str) -> Result<RichEntityStream<E::Data>, HyperStackError> {
-        let t = target(self.name.to_string(), Some(key));
-        Ok(RichEntityStream::new(self.conn()?.changes(vec![t], true)))
+    pub fn watch_rich(&self, key: &str) -> RichEntityStream<E::Data> {
+        RichEntityStream::new(self.changes(Some(key), true))
     }
 }
 
 impl<E: Entity> ListView<E> {
-    /// Every entity of the view once its snapshot is complete, in view order (the sort of a
-    /// sorted derived view, else key order).
-    pub async fn get(&self) -> Result<Vec<E::Data>, HyperStackError> {
+    /// Every entity of the view once it is loaded, in view order (the sort of a sorted derived
+    /// view, else key order); empty when the read failed (logged; [`ListView::try_get`] says
+    /// why).
+    pub async fn get(&self) -> Vec<E::Data> {
+        logged(self.name, self.try_get().await, Vec::new())
+    }
+
+    /// [`ListView::get`] with the reason of a failure.
+    pub async fn try_get(&self) -> Result<Vec<E::Data>, HyperStackError> {
         self.conn()?.list_view(self.name.to_string()).await
     }
 
     /// Every change of the view (entities entering it as upserts, leaving it as deletes).
-    pub fn watch(&self) -> Result<EntityStream<E::Data>, HyperStackError> {
-        let t = target(self.name.to_string(), None);
-        Ok(EntityStream::new(self.conn()?.changes(vec![t], false)))
+    pub fn watch(&self) -> EntityStream<E::Data> {
+        EntityStream::new(self.changes(None, false))
+    }
+
+    /// [`ListView::watch`], failing at once on a detached handle.
+    pub fn try_watch(&self) -> Result<EntityStream<E::Data>, HyperStackError> {
+        self.conn()?;
+        Ok(self.watch())
     }
 
     /// Every change of the view, with before/after and the patch.
-    pub fn watch_rich(&self) -> Result<RichEntityStream<E::Data>, HyperStackError> {
-        let t = target(self.name.to_string(), None);
-        Ok(RichEntityStream::new(self.conn()?.changes(vec![t], true)))
+    pub fn watch_rich(&self) -> RichEntityStream<E::Data> {
+        RichEntityStream::new(self.changes(None, true))
     }
 }
 
 impl<E: Entity> SingleView<E> {
-    /// The view's entity, if it holds one.
-    pub async fn get(&self) -> Result<Option<E::Data>, HyperStackError> {
+    /// The view's entity, if it holds one (`None` too when the read failed: logged;
+    /// [`SingleView::try_get`] says why).
+    pub async fn get(&self) -> Option<E::Data> {
+        logged(self.name, self.try_get().await, None)
+    }
+
+    /// [`SingleView::get`] with the reason of a failure.
+    pub async fn try_get(&self) -> Result<Option<E::Data>, HyperStackError> {
         self.conn()?.get_view(self.name.to_string(), None).await
     }
 
     /// Every change of the view.
-    pub fn watch(&self) -> Result<EntityStream<E::Data>, HyperStackError> {
-        let t = target(self.name.to_string(), None);
-        Ok(EntityStream::new(self.conn()?.changes(vec![t], false)))
+    pub fn watch(&self) -> EntityStream<E::Data> {
+        EntityStream::new(self.changes(None, false))
+    }
+
+    /// [`SingleView::watch`], failing at once on a detached handle.
+    pub fn try_watch(&self) -> Result<EntityStream<E::Data>, HyperStackError> {
+        self.conn()?;
+        Ok(self.watch())
+    }
+
+    /// Every change of the view, with before/after and the patch.
+    pub fn watch_rich(&self) -> RichEntityStream<E::Data> {
+        RichEntityStream::new(self.changes(None, true))
     }
 }

@@ -139,24 +139,25 @@ impl Default for HttpHealthConfig {
     }
 }
 
-/// Reconnection policy of the upstream client.
+/// Reconnection policy of the upstream client. Plain data: the reconnect loop keeps its own
+/// state (attempt count, current delay) and asks [`ReconnectionConfig::next_backoff`] for the
+/// next delay.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReconnectionConfig {
     /// First delay (default 100 ms).
     pub initial_delay: Duration,
     /// Longest delay (default 60 s).
     pub max_delay: Duration,
-    /// Growth per attempt (default ×2.0).
-    pub backoff_multiplier: f64,
-    /// Attempts before giving up (default unlimited).
+    /// Attempts before giving up (default `None`: unlimited).
     pub max_attempts: Option<u32>,
-    /// HTTP/2 keep-alive interval (default 30 s).
-    pub http2_keep_alive_interval: Duration,
-    attempt: u32,
+    /// Growth per attempt (default ×2.0; values below 1 count as 1).
+    pub backoff_multiplier: f64,
+    /// HTTP/2 keep-alive interval of the gRPC connection (default 30 s; `None` disables it).
+    pub http2_keep_alive_interval: Option<Duration>,
 }
 
 impl ReconnectionConfig {
-    /// The defaults.
+    /// The defaults: 100 ms, 60 s, unlimited attempts, ×2.0, keep-alive 30 s.
     pub fn new() -> ReconnectionConfig {
         ReconnectionConfig::default()
     }
@@ -187,35 +188,31 @@ impl ReconnectionConfig {
 
     /// Sets the HTTP/2 keep-alive interval.
     pub fn with_http2_keep_alive_interval(mut self, d: Duration) -> Self {
-        self.http2_keep_alive_interval = d;
+        self.http2_keep_alive_interval = Some(d);
         self
     }
 
-    /// The delay before the next attempt, or `None` when `max_attempts` is used up.
-    /// Delays grow from `initial_delay` by `backoff_multiplier`, capped at `max_delay`.
-    pub fn next_backoff(&mut self) -> Option<Duration> {
-        if self.max_attempts.is_some_and(|max| self.attempt >= max) {
-            return None;
+    /// The delay after `current`: multiplied by `backoff_multiplier`, capped at `max_delay`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use hyperstack_server::ReconnectionConfig;
+    /// let r = ReconnectionConfig::default();
+    /// assert_eq!(r.next_backoff(Duration::from_millis(100)), Duration::from_millis(200));
+    /// assert_eq!(r.next_backoff(Duration::from_secs(50)), Duration::from_secs(60));
+    /// ```
+    pub fn next_backoff(&self, current: Duration) -> Duration {
+        let factor = if self.backoff_multiplier.is_finite() {
+            self.backoff_multiplier.max(1.0)
+        } else {
+            1.0
+        };
+        let next = current.as_secs_f64() * factor;
+        if next >= self.max_delay.as_secs_f64() {
+            self.max_delay
+        } else {
+            Duration::from_secs_f64(next)
         }
-        let factor = self
-            .backoff_multiplier
-            .max(1.0)
-            .powi(self.attempt.min(64) as i32);
-        let delay = self.initial_delay.as_secs_f64() * factor;
-        self.attempt = self.attempt.saturating_add(1);
-        Some(Duration::from_secs_f64(
-            delay.min(self.max_delay.as_secs_f64()),
-        ))
-    }
-
-    /// Starts the schedule over (after a successful connection).
-    pub fn reset(&mut self) {
-        self.attempt = 0;
-    }
-
-    /// Attempts made since the last reset.
-    pub fn attempts(&self) -> u32 {
-        self.attempt
     }
 }
 
@@ -224,10 +221,9 @@ impl Default for ReconnectionConfig {
         ReconnectionConfig {
             initial_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(60),
-            backoff_multiplier: 2.0,
             max_attempts: None,
-            http2_keep_alive_interval: Duration::from_secs(30),
-            attempt: 0,
+            backoff_multiplier: 2.0,
+            http2_keep_alive_interval: Some(Duration::from_secs(30)),
         }
     }
 }
@@ -238,7 +234,7 @@ pub struct YellowstoneConfig {
     /// Endpoint URL (`https://…:443`).
     pub endpoint: String,
     /// `x-token`, if the endpoint needs one.
-    pub token: Option<String>,
+    pub x_token: Option<String>,
 }
 
 impl YellowstoneConfig {
@@ -246,48 +242,69 @@ impl YellowstoneConfig {
     pub fn new(endpoint: impl Into<String>) -> YellowstoneConfig {
         YellowstoneConfig {
             endpoint: endpoint.into(),
-            token: None,
+            x_token: None,
         }
     }
 
     /// Sets the `x-token`.
-    pub fn with_token(mut self, token: impl Into<String>) -> YellowstoneConfig {
-        self.token = Some(token.into());
+    pub fn with_x_token(mut self, token: impl Into<String>) -> YellowstoneConfig {
+        self.x_token = Some(token.into());
         self
     }
 
-    /// From `YELLOWSTONE_ENDPOINT` (+ `YELLOWSTONE_TOKEN`), if set.
+    /// Sets the `x-token`.
+    #[deprecated(
+        since = "0.2.0",
+        note = "renamed to `with_x_token` (the field is `x_token`)"
+    )]
+    pub fn with_token(self, token: impl Into<String>) -> YellowstoneConfig {
+        self.with_x_token(token)
+    }
+
+    /// From `YELLOWSTONE_ENDPOINT` (+ `YELLOWSTONE_X_TOKEN`, or the older `YELLOWSTONE_TOKEN`),
+    /// if set.
     pub fn from_env() -> Option<YellowstoneConfig> {
         let endpoint = std::env::var("YELLOWSTONE_ENDPOINT")
             .ok()
             .filter(|e| !e.is_empty())?;
         let mut config = YellowstoneConfig::new(endpoint);
-        if let Ok(token) = std::env::var("YELLOWSTONE_TOKEN") {
-            if !token.is_empty() {
-                config = config.with_token(token);
-            }
+        let token = ["YELLOWSTONE_X_TOKEN", "YELLOWSTONE_TOKEN"]
+            .iter()
+            .find_map(|name| std::env::var(name).ok().filter(|t| !t.is_empty()));
+        if let Some(token) = token {
+            config = config.with_x_token(token);
         }
         Some(config)
     }
 }
 
-/// Everything the server runs with; optional parts are `None` when disabled.
+/// Everything the server runs with. `None` means that component's default: the WebSocket
+/// listener always runs (default [`WebSocketConfig`]); health monitoring, the HTTP endpoint
+/// and reconnection run with their defaults; without `yellowstone` the server ingests the
+/// builder's replay source, if any.
 #[derive(Debug, Clone, Default)]
 pub struct ServerConfig {
-    /// WebSocket listener (always on).
-    pub websocket: WebSocketConfig,
+    /// WebSocket listener.
+    pub websocket: Option<WebSocketConfig>,
+    /// Upstream endpoint; `None` uses the embedded replay source (when one is given).
+    pub yellowstone: Option<YellowstoneConfig>,
+    /// Health monitoring of the upstream stream.
+    pub health: Option<HealthConfig>,
+    /// HTTP endpoint (`/health`, `/ready`, `/views`, `/metrics`); `None` disables it.
+    pub http_health: Option<HttpHealthConfig>,
+    /// Upstream reconnection policy.
+    pub reconnection: Option<ReconnectionConfig>,
     /// Entity cache and snapshots.
     pub cache: EntityCacheConfig,
     /// State table bounds.
     pub state_table: StateTableConfig,
-    /// Upstream endpoint; `None` uses the embedded replay source.
-    pub yellowstone: Option<YellowstoneConfig>,
-    /// Health monitoring, when enabled.
-    pub health: Option<HealthConfig>,
-    /// HTTP health endpoint, when enabled.
-    pub http_health: Option<HttpHealthConfig>,
-    /// Upstream reconnection policy, when enabled.
-    pub reconnection: Option<ReconnectionConfig>,
+}
+
+impl ServerConfig {
+    /// The defaults.
+    pub fn new() -> ServerConfig {
+        ServerConfig::default()
+    }
 }
 
 #[cfg(test)]
@@ -319,28 +336,43 @@ mod tests {
     }
 
     #[test]
-    fn backoff_grows_caps_and_stops() {
-        let mut r = ReconnectionConfig::new();
-        let delays: Vec<u64> = (0..12)
-            .map(|_| r.next_backoff().unwrap().as_millis() as u64)
-            .collect();
-        assert_eq!(&delays[..4], &[100, 200, 400, 800]);
-        assert_eq!(delays[10], 60_000, "capped at max_delay");
-        let mut r = ReconnectionConfig::new()
-            .with_initial_delay(Duration::from_millis(10))
-            .with_backoff_multiplier(3.0)
-            .with_max_attempts(3);
-        let got: Vec<Option<Duration>> = (0..4).map(|_| r.next_backoff()).collect();
+    fn reconnection_defaults_and_backoff() {
+        let r = ReconnectionConfig::default();
         assert_eq!(
-            got,
-            vec![
-                Some(Duration::from_millis(10)),
-                Some(Duration::from_millis(30)),
-                Some(Duration::from_millis(90)),
-                None
-            ]
+            (
+                r.initial_delay,
+                r.max_delay,
+                r.max_attempts,
+                r.backoff_multiplier
+            ),
+            (
+                Duration::from_millis(100),
+                Duration::from_secs(60),
+                None,
+                2.0
+            )
         );
-        r.reset();
-        assert_eq!(r.next_backoff(), Some(Duration::from_millis(10)));
+        assert_eq!(r.http2_keep_alive_interval, Some(Duration::from_secs(30)));
+        let mut d = r.initial_delay;
+        let mut delays = Vec::new();
+        for _ in 0..12 {
+            delays.push(d.as_millis() as u64);
+            d = r.next_backoff(d);
+        }
+        assert_eq!(&delays[..4], &[100, 200, 400, 800]);
+        assert_eq!(delays[11], 60_000, "capped at max_delay");
+        let odd = ReconnectionConfig {
+            backoff_multiplier: f64::NAN,
+            ..ReconnectionConfig::default()
+        };
+        assert_eq!(
+            odd.next_backoff(Duration::from_secs(1)),
+            Duration::from_secs(1)
+        );
+        let shrink = ReconnectionConfig::new().with_backoff_multiplier(0.5);
+        assert_eq!(
+            shrink.next_backoff(Duration::from_secs(1)),
+            Duration::from_secs(1)
+        );
     }
 }

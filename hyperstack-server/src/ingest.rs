@@ -116,6 +116,9 @@ pub fn spawn_ingest<S: MutationSink>(
     }
     let (raw_tx, raw_rx) = mpsc::channel::<RawUpdate>(RAW_QUEUE);
     let health = options.health.clone();
+    // A replay has no upstream connection to watch: each update it hands on counts as the
+    // stream's event, so a streaming replay is not reported stale.
+    let event_health = matches!(source, SourceConfig::Replay(_)).then(|| health.clone());
     let source_shutdown = shutdown.clone();
     let source_task = tokio::spawn(async move {
         match source {
@@ -125,7 +128,7 @@ pub fn spawn_ingest<S: MutationSink>(
                     .map_err(IngestError::from)
             }
             SourceConfig::Replay(config) => {
-                health.set_status(StreamStatus::Connected);
+                health.set_status(StreamStatus::Connected).await;
                 let result = replay::run(&config, raw_tx, source_shutdown).await;
                 match &result {
                     Ok(stats) => {
@@ -134,11 +137,11 @@ pub fn spawn_ingest<S: MutationSink>(
                             bad_lines = stats.bad_lines,
                             "replay finished"
                         );
-                        health.set_status(StreamStatus::Disconnected);
+                        health.record_completion().await;
                     }
                     Err(e) => {
-                        health.record_error(e.to_string());
-                        health.set_status(StreamStatus::Error(e.to_string()));
+                        health.record_error(e.to_string()).await;
+                        health.set_status(StreamStatus::Error(e.to_string())).await;
                     }
                 }
                 result.map(|_| ()).map_err(IngestError::from)
@@ -151,6 +154,7 @@ pub fn spawn_ingest<S: MutationSink>(
         sink,
         shutdown,
         source_task,
+        event_health,
     )))
 }
 
@@ -160,6 +164,7 @@ async fn transform_loop<S: MutationSink>(
     sink: S,
     mut shutdown: watch::Receiver<bool>,
     source_task: JoinHandle<Result<(), IngestError>>,
+    event_health: Option<HealthMonitor>,
 ) -> Result<TransformStats, IngestError> {
     let mut out = Vec::new();
     let mut stopped = false;
@@ -174,6 +179,9 @@ async fn transform_loop<S: MutationSink>(
         let Some(update) = update else {
             break;
         };
+        if let Some(health) = &event_health {
+            health.record_event().await;
+        }
         transformer.apply(&update, &mut out);
         for m in out.drain(..) {
             if !sink.send_mutation(m).await {

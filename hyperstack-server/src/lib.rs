@@ -30,6 +30,10 @@ pub use config::{
 };
 pub use health::{HealthMonitor, StreamStatus};
 pub use hyperstack_spec as spec;
+
+/// The checked model of a stack, as a generated crate's `spec()` returns it and
+/// [`ServerBuilder::spec`] takes it.
+pub type Spec = hyperstack_spec::Stack;
 pub use ingest::{spawn_ingest, IngestError, IngestOptions, MutationSink, SourceConfig};
 pub use mutation::{Change, Mutation};
 pub use server::{MutationSender, RunningServer, Server, ServerBuilder, ServerError};

@@ -57,17 +57,36 @@ impl Server {
 
 /// Configures and starts a server.
 ///
+/// [`ServerBuilder::start`] runs the server until SIGINT or SIGTERM, then shuts down
+/// gracefully:
+///
+/// ```no_run
+/// use hyperstack_server::Server;
+///
+/// #[tokio::main]
+/// async fn main() -> anyhow::Result<()> {
+///     Server::builder()
+///         .spec(pump_stack::spec())
+///         .websocket()
+///         .bind("[::]:8877".parse()?)
+///         .health_monitoring()
+///         .start()
+///         .await
+/// }
+/// ```
+///
+/// [`ServerBuilder::spawn`] starts it and returns a handle instead (addresses, mutations,
+/// metrics, shutdown), for tests and for programs that run other things beside it:
+///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// use hyperstack_server::Server;
 /// let running = Server::builder()
 ///     .spec(pump_stack::spec())
-///     .websocket()
-///     .bind("127.0.0.1:8877".parse()?)
-///     .health_monitoring()
-///     .http_health()
-///     .start()
+///     .bind("127.0.0.1:0".parse()?)
+///     .spawn()
 ///     .await?;
+/// println!("listening on {}", running.local_addr());
 /// running.run_until_signal().await;
 /// # Ok(()) }
 /// ```
@@ -86,20 +105,42 @@ impl ServerBuilder {
         self
     }
 
-    /// Enables the WebSocket listener (always on; kept for the documented builder chain).
-    pub fn websocket(self) -> Self {
+    /// Enables the WebSocket listener with the defaults (it is always on; this keeps an
+    /// explicit configuration and exists for the documented builder chain).
+    pub fn websocket(mut self) -> Self {
+        self.config
+            .websocket
+            .get_or_insert_with(WebSocketConfig::default);
         self
     }
 
     /// WebSocket listen address.
     pub fn bind(mut self, addr: SocketAddr) -> Self {
-        self.config.websocket.bind_address = addr;
+        self.config
+            .websocket
+            .get_or_insert_with(WebSocketConfig::default)
+            .bind_address = addr;
         self
     }
 
     /// Full WebSocket configuration.
     pub fn websocket_config(mut self, config: WebSocketConfig) -> Self {
-        self.config.websocket = config;
+        self.config.websocket = Some(config);
+        self
+    }
+
+    /// Replaces the whole configuration (what the other methods set piece by piece).
+    ///
+    /// ```
+    /// use hyperstack_server::{Server, ServerConfig, WebSocketConfig};
+    /// let builder = Server::builder().with_config(ServerConfig {
+    ///     websocket: Some(WebSocketConfig::new("127.0.0.1:9000".parse().unwrap())),
+    ///     ..ServerConfig::default()
+    /// });
+    /// assert_eq!(builder.config().websocket.as_ref().unwrap().bind_address.port(), 9000);
+    /// ```
+    pub fn with_config(mut self, config: ServerConfig) -> Self {
+        self.config = config;
         self
     }
 
@@ -116,7 +157,7 @@ impl ServerBuilder {
     }
 
     /// Commitment of the Yellowstone subscription (default confirmed; `processed` is rejected
-    /// by [`ServerBuilder::start`]).
+    /// by [`ServerBuilder::spawn`]).
     pub fn commitment(mut self, commitment: Commitment) -> Self {
         self.commitment = commitment;
         self
@@ -185,10 +226,24 @@ impl ServerBuilder {
         &self.config
     }
 
-    /// Binds the listeners and starts every task.
-    pub async fn start(self) -> Result<RunningServer, ServerError> {
+    /// Starts the server and runs it until SIGINT or SIGTERM, then shuts down gracefully
+    /// (close frames, queued frames flushed, at most 5 s); see [`RunningServer::run_until_signal`].
+    ///
+    /// This is the documented run-to-completion entry point, hence `anyhow::Result` (the one
+    /// place the library does not return its typed [`ServerError`]; use
+    /// [`ServerBuilder::spawn`] for a handle and typed errors).
+    pub async fn start(self) -> anyhow::Result<()> {
+        let running = self.spawn().await?;
+        running.run_until_signal().await;
+        Ok(())
+    }
+
+    /// Binds the listeners, starts every task and returns the running server's handle.
+    pub async fn spawn(self) -> Result<RunningServer, ServerError> {
         let stack = self.stack.ok_or(ServerError::NoStack)?;
         let config = self.config;
+        let ws_config = config.websocket.clone().unwrap_or_default();
+        let health_config = config.health.unwrap_or_default();
         let source = match (&config.yellowstone, self.replay) {
             (Some(y), _) => {
                 if self.commitment == Commitment::Processed {
@@ -214,9 +269,9 @@ impl ServerBuilder {
         crate::telemetry::export_metrics(metrics.clone());
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let (bus_tx, bus_rx) = mpsc::channel(4_096);
-        let (mutation_tx, mutation_rx) = mpsc::channel(config.websocket.message_queue_size.max(64));
+        let (mutation_tx, mutation_rx) = mpsc::channel(ws_config.message_queue_size.max(64));
 
-        let ws_addr = config.websocket.bind_address;
+        let ws_addr = ws_config.bind_address;
         let listener = TcpListener::bind(ws_addr)
             .await
             .map_err(|source| ServerError::Bind {
@@ -228,7 +283,7 @@ impl ServerBuilder {
             source,
         })?;
 
-        let health = config.health.map(HealthMonitor::new);
+        let health = HealthMonitor::new(health_config);
         let ready = Arc::new(AtomicBool::new(true));
         let mut tasks: Vec<JoinHandle<()>> = Vec::new();
         let mut http_local = None;
@@ -241,7 +296,8 @@ impl ServerBuilder {
                 })?;
             http_local = http_listener.local_addr().ok();
             let state = HttpState {
-                health: health.clone(),
+                // Without a source there is no stream to be healthy: `/ready` needs only the server.
+                health: source.is_some().then(|| health.clone()),
                 metrics: metrics.clone(),
                 views: Arc::new(describe_views(&stack, &views)),
                 ready: ready.clone(),
@@ -253,9 +309,7 @@ impl ServerBuilder {
                 }
             }));
         }
-        if let Some(h) = &health {
-            tasks.push(h.spawn_heartbeat(shutdown_rx.clone()));
-        }
+        tasks.push(health.spawn_heartbeat(shutdown_rx.clone()));
 
         tasks.push(tokio::spawn(bus::run(
             projector,
@@ -270,24 +324,22 @@ impl ServerBuilder {
             views: views.clone(),
             metrics: metrics.clone(),
             shutdown: shutdown_rx.clone(),
-            queue_size: config.websocket.message_queue_size,
-            max_subscriptions: config.websocket.max_subscriptions_per_client,
+            queue_size: ws_config.message_queue_size,
+            max_subscriptions: ws_config.max_subscriptions_per_client,
             epoch,
         };
         tasks.push(tokio::spawn(websocket::accept_loop(
             listener,
             ctx,
-            config.websocket.max_clients,
-            config.websocket.auth_token.as_deref().map(Arc::from),
+            ws_config.max_clients,
+            ws_config.auth_token.as_deref().map(Arc::from),
             connections.clone(),
         )));
         let mutations = MutationSender(mutation_tx);
         if let Some(source) = source {
             let options = IngestOptions {
                 state_table: config.state_table,
-                health: health
-                    .clone()
-                    .unwrap_or_else(|| HealthMonitor::new(HealthConfig::default())),
+                health: health.clone(),
                 metrics: Some(metrics.clone()),
                 events: None,
             };
@@ -375,7 +427,7 @@ pub struct RunningServer {
     ws_addr: SocketAddr,
     http_addr: Option<SocketAddr>,
     mutations: MutationSender,
-    health: Option<HealthMonitor>,
+    health: HealthMonitor,
     metrics: Arc<Metrics>,
     ready: Arc<AtomicBool>,
     shutdown: watch::Sender<bool>,
@@ -399,9 +451,9 @@ impl RunningServer {
         self.mutations.clone()
     }
 
-    /// The health monitor, when enabled.
-    pub fn health(&self) -> Option<&HealthMonitor> {
-        self.health.as_ref()
+    /// The upstream health monitor (what `/health` and `/ready` report).
+    pub fn health(&self) -> &HealthMonitor {
+        &self.health
     }
 
     /// The metrics behind `/metrics`.

@@ -149,8 +149,8 @@ async fn health_is_ok_with_and_without_a_monitor() {
 
     let monitor = HealthMonitor::new(HealthConfig::new());
     let server = start(Some(monitor.clone())).await;
-    monitor.record_error("upstream hiccup");
-    monitor.set_status(StreamStatus::Reconnecting);
+    monitor.record_error("upstream hiccup").await;
+    monitor.set_status(StreamStatus::Reconnecting).await;
     let body = get(server.addr, "/health").await.json();
     assert_eq!(
         body["status"], "ok",
@@ -176,17 +176,17 @@ async fn ready_follows_the_flag_and_the_stream() {
     assert!(body["reason"].is_string());
 
     server.state.ready.store(true, Ordering::Release);
-    monitor.set_status(StreamStatus::Reconnecting);
+    monitor.set_status(StreamStatus::Reconnecting).await;
     let reply = get(server.addr, "/ready").await;
     assert_eq!(reply.status, 503);
     assert_eq!(reply.json()["reason"], "stream reconnecting");
 
-    monitor.set_status(StreamStatus::Connected);
+    monitor.set_status(StreamStatus::Connected).await;
     let reply = get(server.addr, "/ready").await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.json(), serde_json::json!({ "ready": true }));
 
-    monitor.set_status(StreamStatus::Error("gone".into()));
+    monitor.set_status(StreamStatus::Error("gone".into())).await;
     assert_eq!(get(server.addr, "/ready").await.status, 503);
     server.stop().await;
 

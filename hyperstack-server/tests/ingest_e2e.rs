@@ -60,7 +60,7 @@ async fn replay_file_reaches_websocket_clients_as_patches() {
         .bind("127.0.0.1:0".parse().unwrap())
         .health_monitoring()
         .replay(ReplayConfig::file(&path).with_speed(ReplaySpeed::Factor(4.0)))
-        .start()
+        .spawn()
         .await
         .expect("server starts");
     let mut c = Client::connect(server.local_addr()).await;

@@ -318,7 +318,7 @@ async fn ingest(drop_every: Option<usize>, expected: usize) -> Run {
             .is_err(),
         "an unexpected extra mutation"
     );
-    assert_eq!(options.health.status(), StreamStatus::Connected);
+    assert_eq!(options.health.status().await, StreamStatus::Connected);
     let _ = stop.send(true);
     let _ = task.await;
     let _ = stop_server.send(true);
@@ -396,7 +396,7 @@ async fn unreachable_endpoint_backs_off_then_reports_error() {
         let mut seen: Vec<String> = Vec::new();
         let deadline = Instant::now() + WAIT;
         loop {
-            let label = watcher_health.status().label().to_string();
+            let label = watcher_health.status().await.label().to_string();
             if seen.last() != Some(&label) {
                 seen.push(label.clone());
             }
@@ -448,8 +448,10 @@ async fn unreachable_endpoint_backs_off_then_reports_error() {
         elapsed >= Duration::from_millis(70),
         "the delays were waited: {elapsed:?}"
     );
-    assert_eq!(health.error_count(), 4);
-    assert!(matches!(health.status(), StreamStatus::Error(m) if m.contains("gave up after 3")));
+    assert_eq!(health.error_count().await, 4);
+    assert!(
+        matches!(health.status().await, StreamStatus::Error(m) if m.contains("gave up after 3"))
+    );
     let seen = watcher.await.unwrap();
     assert!(seen.contains(&"reconnecting".to_string()), "{seen:?}");
     assert_eq!(seen.last().map(String::as_str), Some("error"), "{seen:?}");
@@ -496,7 +498,9 @@ async fn refused_replay_is_an_error_not_a_gap() {
         ),
         "{result:?}"
     );
-    assert!(matches!(health.status(), StreamStatus::Error(m) if m.contains("refused to replay")));
+    assert!(
+        matches!(health.status().await, StreamStatus::Error(m) if m.contains("refused to replay"))
+    );
     let mut failed = false;
     while let Ok(e) = events.try_recv() {
         failed |= matches!(e, SourceEvent::Failed(SourceError::ReplayRefused { .. }));

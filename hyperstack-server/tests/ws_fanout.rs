@@ -176,7 +176,7 @@ async fn http_endpoints_through_the_builder() {
         .spec(pump_stack::spec())
         .bind("127.0.0.1:0".parse().unwrap())
         .health_bind("127.0.0.1:0".parse().unwrap())
-        .start()
+        .spawn()
         .await
         .unwrap();
     let http = server.http_addr().expect("http enabled");

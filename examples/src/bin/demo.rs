@@ -23,7 +23,7 @@ async fn main() -> anyhow::Result<()> {
                 .with_speed(ReplaySpeed::Factor(4.0))
                 .looping(true),
         )
-        .start()
+        .spawn()
         .await?;
     let url = format!("ws://{}", server.local_addr());
     println!(
@@ -61,7 +61,7 @@ async fn main() -> anyhow::Result<()> {
             Some(alert) = alerts.next() => println!("{alert}"),
             Some(line) = launches.next() => println!("{line}"),
             _ = ticks.tick() => {
-                let top = trending.get().await.unwrap_or_default();
+                let top = trending.get().await;
                 let names: Vec<String> = top.iter().take(3).map(|t| {
                     format!("{} ({:.1} SOL)", t.name.clone().unwrap_or_default(), t.volume_sol.unwrap_or(0) as f64 / 1e9)
                 }).collect();

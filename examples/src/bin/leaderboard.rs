@@ -46,12 +46,12 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let views = hs.views::<PlayerViews>();
-    let board = views.leaderboard().get().await?;
+    let board = views.leaderboard().try_get().await?;
     println!("== Player/leaderboard (derived view, sorted by the server)");
     for (i, p) in board.iter().enumerate() {
         show(i + 1, p);
     }
-    if let Some(champion) = views.champion().get().await? {
+    if let Some(champion) = views.champion().try_get().await? {
         println!("== champion: {}", champion.name.as_deref().unwrap_or("?"));
     }
 

@@ -92,7 +92,7 @@ async fn main() -> anyhow::Result<()> {
             )
         }
     };
-    let server = builder.start().await?;
+    let server = builder.spawn().await?;
     println!(
         "hyperstack serving on ws://{} (health and metrics on http://{})",
         server.local_addr(),

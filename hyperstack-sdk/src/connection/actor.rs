@@ -2,7 +2,7 @@
 //! intervals, application pings and dead-peer detection, shutdown.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -23,6 +23,9 @@ pub(super) struct Sub {
     pub fetchers: Vec<u64>,
     /// The server epoch the store's `seq` cursor belongs to.
     pub epoch: Option<String>,
+    /// Set when `subscribed` arrived and no snapshot batch yet: a server that sends no
+    /// snapshot of an empty view (the reference server) leaves it loaded at this instant.
+    pub loaded_at: Option<Instant>,
 }
 
 /// A registered stream.
@@ -36,6 +39,9 @@ pub(super) struct Listener {
 pub(super) struct Fetch {
     pub target: Target,
     pub reply: oneshot::Sender<Result<Rows, HyperStackError>>,
+    /// When it fails with a timeout, unless its subscription was answered and is waiting
+    /// for `loaded_at`.
+    pub deadline: Instant,
 }
 
 /// How a session or a wait ended.
@@ -51,6 +57,8 @@ pub(crate) struct Actor {
     pub(super) config: Arc<Config>,
     pub(super) commands: mpsc::UnboundedReceiver<Command>,
     pub(super) state: watch::Sender<ConnectionState>,
+    /// The last connection failure, read by [`crate::HyperStack::last_error`].
+    pub(super) last_error: Arc<Mutex<Option<String>>>,
     pub(super) subs: HashMap<Target, Sub>,
     pub(super) listeners: HashMap<u64, Listener>,
     pub(super) fetches: HashMap<u64, Fetch>,
@@ -69,11 +77,13 @@ impl Actor {
         config: Arc<Config>,
         commands: mpsc::UnboundedReceiver<Command>,
         state: watch::Sender<ConnectionState>,
+        last_error: Arc<Mutex<Option<String>>>,
     ) -> Actor {
         Actor {
             config,
             commands,
             state,
+            last_error,
             subs: HashMap::new(),
             listeners: HashMap::new(),
             fetches: HashMap::new(),
@@ -82,6 +92,10 @@ impl Actor {
             out: VecDeque::new(),
             connected: false,
         }
+    }
+
+    fn record_error(&self, message: &str) {
+        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(message.to_string());
     }
 
     fn set_state(&self, s: ConnectionState) {
@@ -106,10 +120,9 @@ impl Actor {
                     End::Lost(reason) => {
                         tracing::warn!(url = %self.config.url, %reason, "connection lost");
                         self.connection_lost();
+                        self.record_error(&format!("connection lost: {reason}"));
                         if !self.config.auto_reconnect {
-                            return self.shutdown(ConnectionState::Error {
-                                message: format!("connection lost: {reason}"),
-                            });
+                            return self.shutdown(ConnectionState::Error);
                         }
                         last_error = reason;
                     }
@@ -117,11 +130,11 @@ impl Actor {
             }
             attempt = attempt.saturating_add(1);
             if attempt > self.config.max_reconnect_attempts {
-                let message = format!(
+                self.record_error(&format!(
                     "gave up after {} reconnect attempts: {last_error}",
                     self.config.max_reconnect_attempts
-                );
-                return self.shutdown(ConnectionState::Error { message });
+                ));
+                return self.shutdown(ConnectionState::Error);
             }
             self.set_state(ConnectionState::Reconnecting { attempt });
             if let End::Stop = self.idle(self.config.reconnect_delay(attempt)).await {
@@ -143,12 +156,16 @@ impl Actor {
         let wake = sleep(delay);
         tokio::pin!(wake);
         loop {
+            let deadline = self.next_deadline();
             tokio::select! {
                 _ = &mut wake => return End::Lost(String::new()),
                 cmd = self.commands.recv() => match cmd {
                     None | Some(Command::Disconnect) => return End::Stop,
                     Some(cmd) => self.handle_command(cmd),
                 },
+                _ = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
+                    self.expire(Instant::now());
+                }
             }
         }
     }
@@ -169,6 +186,7 @@ impl Actor {
                 }
             }
             let dead_at = last_rx + every * 2;
+            let deadline = self.next_deadline();
             tokio::select! {
                 cmd = self.commands.recv() => match cmd {
                     None | Some(Command::Disconnect) => {
@@ -194,6 +212,9 @@ impl Actor {
                 _ = sleep_until(dead_at) => {
                     return End::Lost(format!("no frame or pong within {:?}", every * 2));
                 }
+                _ = sleep_until(deadline.unwrap_or(dead_at)), if deadline.is_some() => {
+                    self.expire(Instant::now());
+                }
             }
         }
     }
@@ -215,13 +236,71 @@ impl Actor {
         self.connected = false;
         for sub in self.subs.values_mut() {
             sub.store.abort_snapshot();
+            sub.loaded_at = None;
+        }
+    }
+
+    /// The earliest instant a fetch or a subscription's load is due.
+    fn next_deadline(&self) -> Option<Instant> {
+        let fetches = self.fetches.values().map(|f| f.deadline);
+        let loads = self.subs.values().filter_map(|s| s.loaded_at);
+        fetches.chain(loads).min()
+    }
+
+    /// Subscriptions answered with `subscribed` but no snapshot for `initial_data_timeout`
+    /// count as loaded (a server that sends no snapshot of an empty view); fetches past their
+    /// deadline whose subscription was not even answered fail with a timeout.
+    pub(super) fn expire(&mut self, now: Instant) {
+        let loaded: Vec<Target> = self
+            .subs
+            .iter()
+            .filter(|(_, s)| s.loaded_at.is_some_and(|t| t <= now))
+            .map(|(t, _)| t.clone())
+            .collect();
+        for target in loaded {
+            if let Some(sub) = self.subs.get_mut(&target) {
+                sub.loaded_at = None;
+                sub.store.set_ready();
+            }
+            self.receiving.remove(&target.view);
+            self.became_ready(&target);
+        }
+        let limit = self.config.initial_data_timeout;
+        let late: Vec<u64> = self
+            .fetches
+            .iter()
+            .filter(|(_, f)| f.deadline <= now)
+            .filter(|(_, f)| {
+                self.subs
+                    .get(&f.target)
+                    .is_none_or(|s| s.loaded_at.is_none())
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in late {
+            let Some(fetch) = self.fetches.remove(&id) else {
+                continue;
+            };
+            if let Some(sub) = self.subs.get_mut(&fetch.target) {
+                sub.fetchers.retain(|f| *f != id);
+            }
+            let _ = fetch.reply.send(Err(HyperStackError::Timeout {
+                what: format!("snapshot of {}", fetch.target.view),
+                after: limit,
+            }));
+            self.release_if_unused(&fetch.target);
         }
     }
 
     /// Closes for good: sets the final state, fails waiting fetches, ends every stream.
     fn shutdown(mut self, state: ConnectionState) {
         let message = match &state {
-            ConnectionState::Error { message } => message.clone(),
+            ConnectionState::Error => self
+                .last_error
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+                .unwrap_or_else(|| "connection failed".into()),
             _ => "disconnected".to_string(),
         };
         for (_, fetch) in self.fetches.drain() {

@@ -73,12 +73,14 @@ struct Raw {
     message: Option<String>,
 }
 
-fn seq_of(v: Option<Value>) -> Result<Option<u64>, String> {
+/// The frame's view sequence number, the resume cursor. A `seq` that is not an unsigned
+/// integer (the reference server sends `"slot:index"` strings) is no cursor: the frame is
+/// applied all the same, and the view resumes by snapshot.
+fn seq_of(v: Option<Value>) -> Option<u64> {
     match v {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n.as_u64().map(Some).ok_or_else(|| format!("bad seq {n}")),
-        Some(Value::String(s)) => s.parse().map(Some).map_err(|_| format!("bad seq `{s}`")),
-        Some(other) => Err(format!("bad seq {other}")),
+        Some(Value::Number(n)) => n.as_u64(),
+        Some(Value::String(s)) => s.parse().ok(),
+        _ => None,
     }
 }
 
@@ -116,7 +118,7 @@ pub(crate) fn parse(text: &str) -> Result<ServerFrame, String> {
                 view: need_view(view)?,
                 rows,
                 complete: raw.complete,
-                seq: seq_of(raw.seq)?,
+                seq: seq_of(raw.seq),
             }
         }
         "upsert" => ServerFrame::Upsert {
@@ -124,7 +126,7 @@ pub(crate) fn parse(text: &str) -> Result<ServerFrame, String> {
             key: need_key(raw.key)?,
             keyed,
             data: raw.data,
-            seq: seq_of(raw.seq)?,
+            seq: seq_of(raw.seq),
         },
         "patch" => ServerFrame::Patch {
             view: need_view(view)?,
@@ -132,13 +134,13 @@ pub(crate) fn parse(text: &str) -> Result<ServerFrame, String> {
             keyed,
             data: raw.data,
             append: raw.append,
-            seq: seq_of(raw.seq)?,
+            seq: seq_of(raw.seq),
         },
         "delete" => ServerFrame::Delete {
             view: need_view(view)?,
             key: need_key(raw.key)?,
             keyed,
-            seq: seq_of(raw.seq)?,
+            seq: seq_of(raw.seq),
         },
         "error" => ServerFrame::Error {
             view,
@@ -175,7 +177,9 @@ mod tests {
         assert!(parse("{nope").is_err());
         assert!(parse(r#"{"op":"patch","entity":"Token/list"}"#).is_err());
         assert!(parse(r#"{"op":"snapshot","entity":"Token/list","data":{}}"#).is_err());
-        assert!(parse(r#"{"op":"upsert","entity":"T/list","key":"k","seq":"x"}"#).is_err());
+        // The reference server's `"slot:index"` seq is applied, without a cursor.
+        let f = parse(r#"{"op":"upsert","mode":"list","entity":"T/list","key":"k","data":{"a":1},"seq":"300:2"}"#).unwrap();
+        assert!(matches!(f, ServerFrame::Upsert { seq: None, .. }));
         assert!(parse(r#"{"op":"what"}"#).is_err());
     }
 }

@@ -2,6 +2,7 @@
 //! subscriptions' stores.
 
 use serde_json::{json, Value};
+use tokio::time::Instant;
 
 use super::actor::{Actor, Fetch, Listener, Sub};
 use super::frame::{self, ServerFrame};
@@ -57,15 +58,15 @@ impl Actor {
                 if let Some(sub) = self.subs.get_mut(&target) {
                     sub.fetchers.push(id);
                 }
-                self.fetches.insert(id, Fetch { target, reply });
-            }
-            Command::CancelFetch { id } => {
-                if let Some(fetch) = self.fetches.remove(&id) {
-                    if let Some(sub) = self.subs.get_mut(&fetch.target) {
-                        sub.fetchers.retain(|f| *f != id);
-                    }
-                    self.release_if_unused(&fetch.target);
-                }
+                let deadline = Instant::now() + self.config.initial_data_timeout;
+                self.fetches.insert(
+                    id,
+                    Fetch {
+                        target,
+                        reply,
+                        deadline,
+                    },
+                );
             }
             // Handled by the session / idle loops.
             Command::Disconnect => {}
@@ -103,6 +104,7 @@ impl Actor {
                     rich: 0,
                     fetchers: Vec::new(),
                     epoch: None,
+                    loaded_at: None,
                 },
             );
             if self.connected {
@@ -118,7 +120,12 @@ impl Actor {
             .get(target)
             .filter(|s| s.store.is_ready())
             .and_then(|s| s.store.seq().map(|seq| (seq, s.epoch.clone())));
-        let mut msg = json!({"view": target.view, "key": target.key.as_deref().unwrap_or("*")});
+        // Collections are subscribed without a key: the reference server takes `"*"` as a
+        // literal key (ours accepts both forms).
+        let mut msg = json!({"view": target.view});
+        if let (Some(key), Value::Object(m)) = (&target.key, &mut msg) {
+            m.insert("key".into(), Value::String(key.clone()));
+        }
         if let (Some((after, epoch)), Value::Object(m)) = (resume, &mut msg) {
             m.insert("after".into(), Value::String(after.to_string()));
             if let Some(epoch) = epoch {
@@ -133,7 +140,7 @@ impl Actor {
     }
 
     /// Drops a subscription nobody uses any more, and unsubscribes on the server.
-    fn release_if_unused(&mut self, target: &Target) {
+    pub(super) fn release_if_unused(&mut self, target: &Target) {
         let unused = self
             .subs
             .get(target)
@@ -182,6 +189,7 @@ impl Actor {
                     self.became_ready(&target);
                 } else {
                     sub.store.begin_snapshot();
+                    sub.loaded_at = Some(Instant::now() + self.config.initial_data_timeout);
                     self.receiving.insert(view, target);
                 }
             }
@@ -203,6 +211,7 @@ impl Actor {
                 let Some(sub) = self.subs.get_mut(&target) else {
                     return;
                 };
+                sub.loaded_at = None;
                 if let Some(changes) = sub.store.snapshot_batch(rows, complete, seq) {
                     self.dispatch(&target, changes);
                     self.became_ready(&target);
@@ -295,7 +304,7 @@ impl Actor {
     }
 
     /// Answers the fetches waiting for `target` and releases it if they were its only users.
-    fn became_ready(&mut self, target: &Target) {
+    pub(super) fn became_ready(&mut self, target: &Target) {
         let Some(sub) = self.subs.get_mut(target) else {
             return;
         };

@@ -7,10 +7,11 @@
 
 mod actor;
 mod frame;
+mod handle;
 mod handlers;
 mod socket;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -19,6 +20,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::error::HyperStackError;
 use crate::store::Change;
 
+pub(crate) use handle::ConnectionHandle;
 pub(crate) use socket::open;
 
 /// Settings of a connection (the builder's output).
@@ -62,11 +64,8 @@ pub enum ConnectionState {
     /// Closed by [`crate::HyperStack::disconnect`] (or every handle was dropped).
     Disconnected,
     /// Closed for good: reconnect attempts exhausted, or the connection was lost with
-    /// `auto_reconnect(false)`. `message` says why.
-    Error {
-        /// Why the connection gave up.
-        message: String,
-    },
+    /// `auto_reconnect(false)`. [`crate::HyperStack::last_error`] says why.
+    Error,
 }
 
 /// A subscription: a view, and the key for state views.
@@ -90,25 +89,24 @@ pub(crate) enum Command {
     },
     /// A stream was dropped.
     Unlisten { id: u64 },
-    /// `get` / `list`: the rows of `target` once its snapshot is complete.
+    /// `get` / `list`: the rows of `target` once it is loaded (or an error when it is not
+    /// within `initial_data_timeout`).
     Fetch {
         id: u64,
         target: Target,
         reply: oneshot::Sender<Result<Rows, HyperStackError>>,
     },
-    /// A fetch timed out.
-    CancelFetch { id: u64 },
     /// Close the connection.
     Disconnect,
 }
 
-/// Spawns the task over an opened socket; returns the command sender.
-pub(crate) fn spawn(
-    config: Arc<Config>,
-    ws: socket::Ws,
-    state: watch::Sender<ConnectionState>,
-) -> mpsc::UnboundedSender<Command> {
+/// Spawns the task over an opened socket; returns its handle.
+pub(crate) fn spawn(config: Config, ws: socket::Ws) -> ConnectionHandle {
+    let config = Arc::new(config);
     let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(actor::Actor::new(config, rx, state).run(ws));
-    tx
+    let (state_tx, state_rx) = watch::channel(ConnectionState::Connected);
+    let last_error = Arc::new(Mutex::new(None));
+    let actor = actor::Actor::new(config.clone(), rx, state_tx, last_error.clone());
+    tokio::spawn(actor.run(ws));
+    ConnectionHandle::new(tx, state_rx, last_error, config)
 }

@@ -12,11 +12,9 @@ use std::task::{Context, Poll};
 use futures_util::Stream;
 use tokio::sync::mpsc;
 
-use crate::client::HyperStack;
-use crate::connection::{Command, Target};
+use crate::connection::{Command, ConnectionHandle, Target};
 use crate::store::Change;
 
-pub(crate) use typed::decode;
 pub use typed::{EntityStream, RichEntityStream};
 
 enum Phase {
@@ -30,19 +28,30 @@ enum Phase {
 
 /// The untyped stream of changes of one or more subscriptions, registered on first poll.
 pub(crate) struct ChangeStream {
-    conn: HyperStack,
+    conn: Option<ConnectionHandle>,
     targets: Vec<Target>,
     rich: bool,
     phase: Phase,
 }
 
 impl ChangeStream {
-    pub(crate) fn new(conn: HyperStack, targets: Vec<Target>, rich: bool) -> ChangeStream {
+    pub(crate) fn new(conn: ConnectionHandle, targets: Vec<Target>, rich: bool) -> ChangeStream {
         ChangeStream {
-            conn,
+            conn: Some(conn),
             targets,
             rich,
             phase: Phase::Idle,
+        }
+    }
+
+    /// A stream of a view handle bound to no connection: it ends at once (after a warning).
+    pub(crate) fn detached(view: &str) -> ChangeStream {
+        tracing::warn!(%view, "watching a view of a detached ViewContext: the stream ends at once (use HyperStack::views)");
+        ChangeStream {
+            conn: None,
+            targets: Vec::new(),
+            rich: false,
+            phase: Phase::Done,
         }
     }
 }
@@ -52,16 +61,16 @@ impl Stream for ChangeStream {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Change>> {
         let this = self.get_mut();
-        if let Phase::Idle = this.phase {
+        if let (Phase::Idle, Some(conn)) = (&this.phase, &this.conn) {
             let (tx, rx) = mpsc::unbounded_channel();
-            let id = this.conn.next_id();
+            let id = conn.next_id();
             let cmd = Command::Listen {
                 id,
                 targets: std::mem::take(&mut this.targets),
                 tx,
                 rich: this.rich,
             };
-            this.phase = if this.conn.command(cmd).is_ok() {
+            this.phase = if conn.command(cmd).is_ok() {
                 Phase::Active { id, rx }
             } else {
                 Phase::Done
@@ -76,8 +85,8 @@ impl Stream for ChangeStream {
 
 impl Drop for ChangeStream {
     fn drop(&mut self) {
-        if let Phase::Active { id, .. } = self.phase {
-            let _ = self.conn.command(Command::Unlisten { id });
+        if let (Phase::Active { id, .. }, Some(conn)) = (&self.phase, &self.conn) {
+            let _ = conn.command(Command::Unlisten { id: *id });
         }
     }
 }

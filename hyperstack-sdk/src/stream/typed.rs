@@ -2,27 +2,15 @@
 
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_util::Stream;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 use super::ChangeStream;
+use crate::decode::entity as decode;
 use crate::store::Change;
 use crate::update::{RichUpdate, Update};
-
-/// Converts an entity; a value that does not fit the type is logged and skipped.
-pub(crate) fn decode<T: DeserializeOwned>(key: &str, v: &Arc<Value>) -> Option<T> {
-    match T::deserialize(&**v) {
-        Ok(t) => Some(t),
-        Err(e) => {
-            tracing::warn!(%key, error = %e, "entity does not fit its type; skipped");
-            None
-        }
-    }
-}
 
 /// A stream of [`Update`]s of one view (or several keys of a state view).
 ///
@@ -107,7 +95,7 @@ fn rich<T: DeserializeOwned>(change: Change) -> Option<RichUpdate<T>> {
         } => RichUpdate::Updated {
             before: decode(&key, &before)?,
             after: decode(&key, &data)?,
-            patch: (*data).clone(),
+            patch: None,
             key,
         },
         Change::Patch {
@@ -118,7 +106,7 @@ fn rich<T: DeserializeOwned>(change: Change) -> Option<RichUpdate<T>> {
         } => RichUpdate::Updated {
             before: decode(&key, &before)?,
             after: decode(&key, &after)?,
-            patch: (*patch).clone(),
+            patch: Some((*patch).clone()),
             key,
         },
         Change::Patch {

@@ -33,7 +33,7 @@ pub async fn start_with(cache: EntityCacheConfig) -> RunningServer {
         .spec(pump_stack::spec())
         .websocket_config(WebSocketConfig::new("127.0.0.1:0".parse().unwrap()))
         .entity_cache_config(cache)
-        .start()
+        .spawn()
         .await
         .expect("server starts")
 }

@@ -1,5 +1,18 @@
 //! Upstream stream health: status, staleness, errors, uptime.
 //!
+//! The query and update methods are `async` as in the documented API (they take a short,
+//! uncontended lock and never wait on I/O), so code written against it compiles unchanged:
+//!
+//! ```
+//! use hyperstack_server::{HealthConfig, HealthMonitor, StreamStatus};
+//! # async fn run() {
+//! let monitor = HealthMonitor::new(HealthConfig::default());
+//! assert!(!monitor.is_healthy().await);
+//! monitor.record_connection().await;
+//! assert_eq!(monitor.status().await, StreamStatus::Connected);
+//! # }
+//! ```
+//!
 //! The source stage reports what happens to its upstream connection through a
 //! [`HealthMonitor`] ([`set_status`](HealthMonitor::set_status),
 //! [`record_event`](HealthMonitor::record_event), [`record_error`](HealthMonitor::record_error));
@@ -66,6 +79,9 @@ pub struct HealthSnapshot {
     pub uptime_ms: Option<u64>,
     /// Connected but silent for longer than the health check timeout.
     pub stale: bool,
+    /// A finite source (a replay) delivered everything: the state served is final.
+    #[serde(default)]
+    pub completed: bool,
 }
 
 #[derive(Debug)]
@@ -75,6 +91,7 @@ struct State {
     last_event: Option<Instant>,
     last_error: Option<String>,
     error_count: u64,
+    completed: bool,
 }
 
 #[derive(Debug)]
@@ -102,6 +119,7 @@ impl HealthMonitor {
             last_event: None,
             last_error: None,
             error_count: 0,
+            completed: false,
         };
         HealthMonitor {
             inner: Arc::new(Inner {
@@ -122,12 +140,12 @@ impl HealthMonitor {
     }
 
     /// The current status.
-    pub fn status(&self) -> StreamStatus {
+    pub async fn status(&self) -> StreamStatus {
         self.state().status.clone()
     }
 
     /// Connected and not stale.
-    pub fn is_healthy(&self) -> bool {
+    pub async fn is_healthy(&self) -> bool {
         self.is_healthy_at(Instant::now())
     }
 
@@ -138,7 +156,7 @@ impl HealthMonitor {
 
     /// Sets the status; becoming [`Connected`](StreamStatus::Connected) starts the uptime clock,
     /// leaving it stops it.
-    pub fn set_status(&self, status: StreamStatus) {
+    pub async fn set_status(&self, status: StreamStatus) {
         self.set_status_at(status, Instant::now());
     }
 
@@ -153,8 +171,37 @@ impl HealthMonitor {
         state.status = status;
     }
 
+    /// The stream connected (status [`Connected`](StreamStatus::Connected)).
+    pub async fn record_connection(&self) {
+        self.set_status_at(StreamStatus::Connected, Instant::now());
+    }
+
+    /// The stream disconnected (status [`Disconnected`](StreamStatus::Disconnected)).
+    pub async fn record_disconnection(&self) {
+        self.set_status_at(StreamStatus::Disconnected, Instant::now());
+    }
+
+    /// A reconnect is under way (status [`Reconnecting`](StreamStatus::Reconnecting)).
+    pub async fn record_reconnecting(&self) {
+        self.set_status_at(StreamStatus::Reconnecting, Instant::now());
+    }
+
+    /// A finite source (a replay without looping) delivered everything: the stream is
+    /// [`Disconnected`](StreamStatus::Disconnected), and [`HealthMonitor::is_completed`] says the
+    /// state served is final rather than missing.
+    pub async fn record_completion(&self) {
+        self.set_status_at(StreamStatus::Disconnected, Instant::now());
+        self.state().completed = true;
+    }
+
+    /// Whether a finite source has delivered everything (see
+    /// [`HealthMonitor::record_completion`]).
+    pub async fn is_completed(&self) -> bool {
+        self.state().completed
+    }
+
     /// An upstream event arrived.
-    pub fn record_event(&self) {
+    pub async fn record_event(&self) {
         self.record_event_at(Instant::now());
     }
 
@@ -163,24 +210,24 @@ impl HealthMonitor {
     }
 
     /// An upstream error happened; counts it and keeps its message.
-    pub fn record_error(&self, msg: impl Into<String>) {
+    pub async fn record_error(&self, msg: impl Into<String>) {
         let mut state = self.state();
         state.error_count = state.error_count.saturating_add(1);
         state.last_error = Some(msg.into());
     }
 
     /// Errors recorded since start.
-    pub fn error_count(&self) -> u64 {
+    pub async fn error_count(&self) -> u64 {
         self.state().error_count
     }
 
     /// The message of the last recorded error.
-    pub fn last_error(&self) -> Option<String> {
+    pub async fn last_error(&self) -> Option<String> {
         self.state().last_error.clone()
     }
 
     /// Time since the last event, if any arrived.
-    pub fn last_event_age(&self) -> Option<Duration> {
+    pub async fn last_event_age(&self) -> Option<Duration> {
         self.last_event_age_at(Instant::now())
     }
 
@@ -192,7 +239,7 @@ impl HealthMonitor {
 
     /// Connected, and no event for longer than the health check timeout (counted from the
     /// connection when no event came since).
-    pub fn is_stale(&self) -> bool {
+    pub async fn is_stale(&self) -> bool {
         self.is_stale_at(Instant::now())
     }
 
@@ -214,7 +261,7 @@ impl HealthMonitor {
     }
 
     /// Time since the stream became connected, while it is connected.
-    pub fn uptime(&self) -> Option<Duration> {
+    pub async fn uptime(&self) -> Option<Duration> {
         self.uptime_at(Instant::now())
     }
 
@@ -225,7 +272,7 @@ impl HealthMonitor {
     }
 
     /// Everything above, at once.
-    pub fn snapshot(&self) -> HealthSnapshot {
+    pub async fn snapshot(&self) -> HealthSnapshot {
         self.snapshot_at(Instant::now())
     }
 
@@ -246,6 +293,7 @@ impl HealthMonitor {
                 .connected_since
                 .map(|t| millis(now.saturating_duration_since(t))),
             stale: self.stale(&state, now),
+            completed: state.completed,
         }
     }
 
@@ -278,7 +326,7 @@ impl HealthMonitor {
     }
 
     fn log_heartbeat(&self) {
-        let snap = self.snapshot();
+        let snap = self.snapshot_at(Instant::now());
         if snap.stale {
             tracing::warn!(
                 last_event_age_ms = snap.last_event_age_ms,
@@ -287,7 +335,7 @@ impl HealthMonitor {
             );
         } else {
             tracing::info!(
-                status = %self.status(),
+                status = %self.state().status,
                 error_count = snap.error_count,
                 last_event_age_ms = snap.last_event_age_ms,
                 uptime_ms = snap.uptime_ms,

@@ -9,20 +9,20 @@ fn monitor(timeout: Duration) -> HealthMonitor {
     HealthMonitor::new(HealthConfig::new().with_health_check_timeout(timeout))
 }
 
-#[test]
-fn status_transitions_and_display() {
+#[tokio::test]
+async fn status_transitions_and_display() {
     let m = monitor(10 * S);
-    assert_eq!(m.status(), StreamStatus::Disconnected);
-    assert!(!m.is_healthy());
-    m.set_status(StreamStatus::Connected);
-    assert!(m.is_healthy());
-    m.set_status(StreamStatus::Reconnecting);
-    assert!(!m.is_healthy());
-    m.set_status(StreamStatus::Error("boom".into()));
-    assert_eq!(m.status().to_string(), "error: boom");
-    assert_eq!(m.status().label(), "error");
+    assert_eq!(m.status().await, StreamStatus::Disconnected);
+    assert!(!m.is_healthy().await);
+    m.set_status(StreamStatus::Connected).await;
+    assert!(m.is_healthy().await);
+    m.set_status(StreamStatus::Reconnecting).await;
+    assert!(!m.is_healthy().await);
+    m.set_status(StreamStatus::Error("boom".into())).await;
+    assert_eq!(m.status().await.to_string(), "error: boom");
+    assert_eq!(m.status().await.label(), "error");
     assert_eq!(StreamStatus::Reconnecting.to_string(), "reconnecting");
-    let snap = m.snapshot();
+    let snap = m.snapshot().await;
     assert_eq!(
         (snap.status.as_str(), snap.error.as_deref()),
         ("error", Some("boom"))
@@ -33,21 +33,21 @@ fn status_transitions_and_display() {
     );
 }
 
-#[test]
-fn errors_are_counted_and_the_last_one_kept() {
+#[tokio::test]
+async fn errors_are_counted_and_the_last_one_kept() {
     let m = monitor(10 * S);
-    m.record_error("first");
-    m.record_error(String::from("second"));
-    assert_eq!(m.error_count(), 2);
-    assert_eq!(m.last_error().as_deref(), Some("second"));
+    m.record_error("first").await;
+    m.record_error(String::from("second")).await;
+    assert_eq!(m.error_count().await, 2);
+    assert_eq!(m.last_error().await.as_deref(), Some("second"));
     let clone = m.clone();
-    clone.record_error("third");
-    assert_eq!(m.error_count(), 3, "clones share state");
-    assert_eq!(m.snapshot().error.as_deref(), Some("third"));
+    clone.record_error("third").await;
+    assert_eq!(m.error_count().await, 3, "clones share state");
+    assert_eq!(m.snapshot().await.error.as_deref(), Some("third"));
 }
 
-#[test]
-fn staleness_counts_from_the_last_event_or_the_connection() {
+#[tokio::test]
+async fn staleness_counts_from_the_last_event_or_the_connection() {
     let m = monitor(10 * S);
     let t0 = Instant::now();
     assert!(!m.is_stale_at(t0 + 60 * S), "not connected: never stale");
@@ -70,8 +70,8 @@ fn staleness_counts_from_the_last_event_or_the_connection() {
     assert!(m.is_stale_at(t0 + 51 * S));
 }
 
-#[test]
-fn uptime_runs_while_connected() {
+#[tokio::test]
+async fn uptime_runs_while_connected() {
     let m = monitor(10 * S);
     let t0 = Instant::now();
     assert_eq!(m.uptime_at(t0), None);
@@ -93,11 +93,11 @@ fn uptime_runs_while_connected() {
     assert_eq!(m.uptime_at(t0 + 12 * S), Some(2 * S));
 }
 
-#[test]
-fn snapshot_serializes() {
+#[tokio::test]
+async fn snapshot_serializes() {
     let m = monitor(10 * S);
-    m.set_status(StreamStatus::Connected);
-    let json = serde_json::to_value(m.snapshot()).unwrap();
+    m.set_status(StreamStatus::Connected).await;
+    let json = serde_json::to_value(m.snapshot().await).unwrap();
     assert_eq!(json["status"], "connected");
     assert_eq!(json["error"], serde_json::Value::Null);
     assert_eq!(json["stale"], false);
@@ -113,7 +113,7 @@ async fn heartbeat_ends_on_shutdown() {
             .with_heartbeat_interval(Duration::from_millis(1))
             .with_health_check_timeout(Duration::ZERO),
     );
-    m.set_status(StreamStatus::Connected);
+    m.set_status(StreamStatus::Connected).await;
     let (tx, rx) = watch::channel(false);
     let handle = m.spawn_heartbeat(rx);
     tx.send(true).unwrap();
@@ -182,7 +182,7 @@ async fn heartbeat_logs_stale_as_warning_and_status_as_info() {
             .with_heartbeat_interval(Duration::from_millis(1))
             .with_health_check_timeout(Duration::from_secs(3600)),
     );
-    m.set_status(StreamStatus::Reconnecting);
+    m.set_status(StreamStatus::Reconnecting).await;
     let (tx, rx) = watch::channel(false);
     let handle = m.spawn_heartbeat(rx);
     capture.wait_for("status=reconnecting").await;
@@ -195,7 +195,7 @@ async fn heartbeat_logs_stale_as_warning_and_status_as_info() {
             .with_heartbeat_interval(Duration::from_millis(1))
             .with_health_check_timeout(Duration::ZERO),
     );
-    m.set_status(StreamStatus::Connected);
+    m.set_status(StreamStatus::Connected).await;
     let (tx, rx) = watch::channel(false);
     let handle = m.spawn_heartbeat(rx);
     capture.wait_for("stream is stale").await;

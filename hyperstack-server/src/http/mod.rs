@@ -3,7 +3,8 @@
 //! - `GET /health`: 200 `{"status":"ok"}` (liveness), plus `"stream"`, a
 //!   [`HealthSnapshot`](crate::health::HealthSnapshot), when a monitor is present;
 //! - `GET /ready`: 200 `{"ready":true}` once [`HttpState::ready`] is set and the stream (if
-//!   monitored) is connected, else 503 `{"ready":false,"reason":"…"}`;
+//!   monitored) is healthy — connected and not stale — or a finite source has delivered
+//!   everything; else 503 `{"ready":false,"reason":"…"}`;
 //! - `GET /views`: 200, a JSON array of [`ViewDescription`];
 //! - `GET /metrics`: 200, [`Metrics::render_prometheus`] as `text/plain; version=0.0.4`.
 //!
@@ -144,8 +145,8 @@ async fn serve_connection(
     shutdown: watch::Receiver<bool>,
 ) {
     let service = service_fn(move |req| {
-        let response = routes::route(&state, &req);
-        async move { Ok::<_, Infallible>(response) }
+        let state = state.clone();
+        async move { Ok::<_, Infallible>(routes::route(&state, &req).await) }
     });
     let mut builder = http1::Builder::new();
     builder

@@ -19,7 +19,7 @@ const JSON: &str = "application/json";
 const PROMETHEUS: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Answers one request; never fails, never panics.
-pub(crate) fn route<B>(state: &HttpState, req: &Request<B>) -> HttpResponse {
+pub(crate) async fn route<B>(state: &HttpState, req: &Request<B>) -> HttpResponse {
     let path = req.uri().path();
     let known = matches!(path, "/health" | "/ready" | "/views" | "/metrics");
     if !known {
@@ -36,8 +36,8 @@ pub(crate) fn route<B>(state: &HttpState, req: &Request<B>) -> HttpResponse {
         return response;
     }
     match path {
-        "/health" => health(state),
-        "/ready" => ready(state),
+        "/health" => health(state).await,
+        "/ready" => ready(state).await,
         "/views" => json_response(StatusCode::OK, &*state.views),
         _ => response(
             StatusCode::OK,
@@ -47,21 +47,29 @@ pub(crate) fn route<B>(state: &HttpState, req: &Request<B>) -> HttpResponse {
     }
 }
 
-fn health(state: &HttpState) -> HttpResponse {
+async fn health(state: &HttpState) -> HttpResponse {
     let mut body = json!({ "status": "ok" });
     if let Some(monitor) = &state.health {
-        body["stream"] = serde_json::to_value(monitor.snapshot()).unwrap_or_default();
+        body["stream"] = serde_json::to_value(monitor.snapshot().await).unwrap_or_default();
     }
     json_response(StatusCode::OK, &body)
 }
 
-fn ready(state: &HttpState) -> HttpResponse {
+/// 200 once the server is up and the stream is healthy (connected and not stale), or a
+/// finite source has delivered everything (its final state is what is served).
+async fn ready(state: &HttpState) -> HttpResponse {
     let reason = if !state.ready.load(Ordering::Acquire) {
         Some("server is starting".to_string())
     } else {
-        match state.health.as_ref().map(|m| m.status()) {
-            None | Some(StreamStatus::Connected) => None,
-            Some(status) => Some(format!("stream {status}")),
+        match &state.health {
+            None => None,
+            Some(m) if m.is_healthy().await || m.is_completed().await => None,
+            Some(m) => Some(match m.status().await {
+                StreamStatus::Connected => {
+                    "stream stale: no event within the health check timeout".to_string()
+                }
+                status => format!("stream {status}"),
+            }),
         }
     };
     match reason {
@@ -100,6 +108,7 @@ fn response(status: StatusCode, content_type: &'static str, body: Bytes) -> Http
 mod tests {
     use std::sync::atomic::AtomicBool;
     use std::sync::Arc;
+    use std::time::Duration;
 
     use http_body_util::BodyExt;
 
@@ -129,7 +138,7 @@ mod tests {
 
     async fn call(state: &HttpState, method: Method, uri: &str) -> (StatusCode, String, String) {
         let req = Request::builder().method(method).uri(uri).body(()).unwrap();
-        let resp = route(state, &req);
+        let resp = route(state, &req).await;
         let ct = resp.headers()[CONTENT_TYPE].to_str().unwrap().to_string();
         let status = resp.status();
         let body = resp.into_body().collect().await.unwrap().to_bytes();
@@ -173,7 +182,7 @@ mod tests {
         let (st, _, body) = call(&s, Method::GET, "/ready").await;
         assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE);
         assert!(body.contains(r#""reason":"stream disconnected""#), "{body}");
-        monitor.set_status(StreamStatus::Connected);
+        monitor.set_status(StreamStatus::Connected).await;
         let (st, _, body) = call(&s, Method::GET, "/ready").await;
         assert_eq!((st, body.as_str()), (StatusCode::OK, r#"{"ready":true}"#));
         let (st, _, body) = call(&s, Method::GET, "/health").await;
@@ -183,5 +192,32 @@ mod tests {
             (v["status"].as_str(), v["stream"]["status"].as_str()),
             (Some("ok"), Some("connected"))
         );
+    }
+
+    #[tokio::test]
+    async fn ready_needs_a_fresh_stream_or_a_completed_source() {
+        let monitor =
+            HealthMonitor::new(HealthConfig::new().with_health_check_timeout(Duration::ZERO));
+        let s = state(Some(monitor.clone()));
+        s.ready.store(true, Ordering::Release);
+        monitor.record_connection().await;
+        // Connected, but silent for longer than the (zero) timeout: stale.
+        let stale = async {
+            loop {
+                if monitor.is_stale().await {
+                    return;
+                }
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), stale)
+            .await
+            .unwrap();
+        let (st, _, body) = call(&s, Method::GET, "/ready").await;
+        assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(body.contains("stale"), "{body}");
+        monitor.record_completion().await;
+        let (st, _, _) = call(&s, Method::GET, "/ready").await;
+        assert_eq!(st, StatusCode::OK, "a finished replay stays ready");
     }
 }

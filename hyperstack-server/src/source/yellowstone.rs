@@ -124,6 +124,39 @@ impl SlotTracker {
     }
 }
 
+/// The reconnect loop's backoff state: attempts since the last successful subscription and
+/// the delay before the next one, grown per [`ReconnectionConfig::next_backoff`].
+#[derive(Debug, Clone)]
+struct Backoff {
+    attempts: u32,
+    next: Duration,
+}
+
+impl Backoff {
+    fn new(policy: &ReconnectionConfig) -> Backoff {
+        Backoff {
+            attempts: 0,
+            next: policy.initial_delay,
+        }
+    }
+
+    /// The delay before the next attempt, or `None` when `max_attempts` is used up.
+    fn next_delay(&mut self, policy: &ReconnectionConfig) -> Option<Duration> {
+        if policy.max_attempts.is_some_and(|max| self.attempts >= max) {
+            return None;
+        }
+        let delay = self.next.min(policy.max_delay);
+        self.next = policy.next_backoff(delay);
+        self.attempts = self.attempts.saturating_add(1);
+        Some(delay)
+    }
+
+    /// Starts over after a successful subscription.
+    fn reset(&mut self, policy: &ReconnectionConfig) {
+        *self = Backoff::new(policy);
+    }
+}
+
 enum End {
     /// Shutdown requested or the consumer went away.
     Stop,
@@ -165,17 +198,22 @@ impl Runner<'_> {
     async fn session(
         &mut self,
         from_slot: Option<u64>,
-        backoff: &mut ReconnectionConfig,
+        backoff: &mut Backoff,
         shutdown: &mut watch::Receiver<bool>,
     ) -> End {
         let c = self.config;
         let mut builder = match GeyserGrpcClient::build_from_shared(c.endpoint.endpoint.clone())
-            .and_then(|b| b.x_token(c.endpoint.token.clone()))
+            .and_then(|b| b.x_token(c.endpoint.x_token.clone()))
         {
-            Ok(b) => b
-                .connect_timeout(c.connect_timeout)
-                .http2_keep_alive_interval(c.reconnection.http2_keep_alive_interval)
-                .keep_alive_while_idle(true),
+            Ok(b) => {
+                let b = b.connect_timeout(c.connect_timeout);
+                match c.reconnection.http2_keep_alive_interval {
+                    Some(interval) => b
+                        .http2_keep_alive_interval(interval)
+                        .keep_alive_while_idle(true),
+                    None => b,
+                }
+            }
             Err(e) => return End::Refused(SourceError::Config(e.to_string())),
         };
         if c.endpoint.endpoint.starts_with("https") {
@@ -210,11 +248,11 @@ impl Runner<'_> {
             if !connected {
                 // The first message proves the subscription (and any replay) was accepted.
                 connected = true;
-                backoff.reset();
-                self.health.set_status(StreamStatus::Connected);
+                backoff.reset(&c.reconnection);
+                self.health.set_status(StreamStatus::Connected).await;
                 self.emit(SourceEvent::Connected);
             }
-            self.health.record_event();
+            self.health.record_event().await;
             match convert(update, c.commitment) {
                 Converted::Update(u) => {
                     let slot = u.slot();
@@ -264,7 +302,7 @@ pub async fn run(
         let e = SourceError::Config(
             "commitment `processed` is not supported (no rollback of dead slots); use confirmed or finalized".into(),
         );
-        health.set_status(StreamStatus::Error(e.to_string()));
+        health.set_status(StreamStatus::Error(e.to_string())).await;
         return Err(e);
     }
     let mut runner = Runner {
@@ -275,56 +313,55 @@ pub async fn run(
         dedup: Dedup::new(config.dedup_capacity),
         slots: SlotTracker::default(),
     };
-    let mut backoff = config.reconnection.clone();
-    backoff.reset();
+    let mut backoff = Backoff::new(&config.reconnection);
     loop {
         if *shutdown.borrow() {
             return Ok(());
         }
         let from_slot = runner.slots.resume_slot();
         runner.emit(SourceEvent::Connecting {
-            attempt: backoff.attempts(),
+            attempt: backoff.attempts,
             from_slot,
         });
-        tracing::info!(endpoint = %config.endpoint.endpoint, ?from_slot, attempt = backoff.attempts(), "subscribing to Yellowstone");
+        tracing::info!(endpoint = %config.endpoint.endpoint, ?from_slot, attempt = backoff.attempts, "subscribing to Yellowstone");
         let error = match runner.session(from_slot, &mut backoff, &mut shutdown).await {
             End::Stop => {
-                health.set_status(StreamStatus::Disconnected);
+                health.set_status(StreamStatus::Disconnected).await;
                 return Ok(());
             }
             End::Refused(e) => {
                 tracing::error!(error = %e, "Yellowstone ingestion stopped");
-                health.record_error(e.to_string());
-                health.set_status(StreamStatus::Error(e.to_string()));
+                health.record_error(e.to_string()).await;
+                health.set_status(StreamStatus::Error(e.to_string())).await;
                 runner.emit(SourceEvent::Failed(e.clone()));
                 return Err(e);
             }
             End::Failed(error) => error,
         };
         tracing::warn!(%error, "Yellowstone stream failed");
-        health.record_error(error.clone());
-        health.set_status(StreamStatus::Reconnecting);
+        health.record_error(error.clone()).await;
+        health.set_status(StreamStatus::Reconnecting).await;
         runner.emit(SourceEvent::Disconnected {
             error: error.clone(),
         });
-        let Some(delay) = backoff.next_backoff() else {
+        let Some(delay) = backoff.next_delay(&config.reconnection) else {
             let e = SourceError::GaveUp {
-                attempts: backoff.attempts(),
+                attempts: backoff.attempts,
                 last_error: error,
             };
             tracing::error!(error = %e, "Yellowstone ingestion stopped");
-            health.set_status(StreamStatus::Error(e.to_string()));
+            health.set_status(StreamStatus::Error(e.to_string())).await;
             runner.emit(SourceEvent::Failed(e.clone()));
             return Err(e);
         };
         runner.emit(SourceEvent::Backoff {
-            attempt: backoff.attempts(),
+            attempt: backoff.attempts,
             delay,
         });
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
             _ = shutdown.changed() => {
-                health.set_status(StreamStatus::Disconnected);
+                health.set_status(StreamStatus::Disconnected).await;
                 return Ok(());
             }
         }

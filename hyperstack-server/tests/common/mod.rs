@@ -24,7 +24,7 @@ pub async fn start(cache: EntityCacheConfig, mut ws: WebSocketConfig) -> Running
         .spec(pump_stack::spec())
         .websocket_config(ws)
         .entity_cache_config(cache)
-        .start()
+        .spawn()
         .await
         .expect("server starts")
 }
