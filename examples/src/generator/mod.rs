@@ -27,6 +27,8 @@ pub struct AccountWrite {
     pub owner: Pubkey,
     /// Account data (discriminator + Borsh).
     pub data: Vec<u8>,
+    /// Signature of the transaction that made the write.
+    pub txn_signature: Option<[u8; 64]>,
 }
 
 /// One instruction of a transaction.
