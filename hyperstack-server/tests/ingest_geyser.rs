@@ -1,6 +1,7 @@
 //! The real Yellowstone client against a local Geyser gRPC server (the tonic `Geyser` service
 //! of `yellowstone-grpc-proto`) on 127.0.0.1:0: stream drops with `from_slot` resume and
-//! dedup, an unreachable endpoint's backoff schedule, and a refused replay.
+//! dedup, an unreachable endpoint's backoff schedule, a refused replay, and a recording that
+//! keeps every field (account writes' transaction signatures included).
 
 mod ingest_support;
 
@@ -10,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::{stream, Stream, StreamExt};
 use hyperstack_server::source::yellowstone::SourceError;
-use hyperstack_server::source::RawUpdate;
+use hyperstack_server::source::{record, replay, RawUpdate, RecordOptions};
 use hyperstack_server::{
     spawn_ingest, HealthConfig, HealthMonitor, IngestOptions, Mutation, ReconnectionConfig,
     SourceConfig, SourceEvent, StateTableConfig, StreamStatus, Transformer, YellowstoneConfig,
@@ -160,6 +161,7 @@ fn to_proto(u: &RawUpdate) -> SubscribeUpdate {
                 data: a.data.clone(),
                 write_version: a.write_version,
                 lamports: 1_000_000,
+                txn_signature: a.txn_signature.map(|s| s.0.to_vec()),
                 ..Default::default()
             }),
             slot: a.slot,
@@ -222,12 +224,12 @@ fn traffic() -> Vec<RawUpdate> {
             ));
         }
         wv += 1;
-        out.push(curve_update(
-            curve,
-            slot,
-            wv,
-            Curve::new(30_000 + slot, 1_000 + slot % 7),
-        ));
+        let mut write = curve_update(curve, slot, wv, Curve::new(30_000 + slot, 1_000 + slot % 7));
+        // The trade below wrote the curve; every fourth write comes without its signature.
+        if let RawUpdate::Account(a) = &mut write {
+            a.txn_signature = (slot % 4 != 0).then(|| sig(slot * 10 + 1));
+        }
+        out.push(write);
         out.push(trade_tx(
             slot,
             1,
@@ -511,4 +513,37 @@ async fn refused_replay_is_an_error_not_a_gap() {
         got += 1;
     }
     assert!(got > 0, "what arrived before the drop was ingested");
+}
+
+/// The recorder over the real client writes exactly what the endpoint sent: reading the
+/// recording back gives the original updates, the account writes' `txn_signature` included.
+#[tokio::test]
+async fn recording_keeps_every_field() {
+    let traffic = traffic();
+    let mock = MockGeyser {
+        script: Arc::new(script(&traffic)),
+        drop_every: None,
+        refuse_replay: false,
+        from_slots: Arc::default(),
+    };
+    let (endpoint, _stop_server) = serve(mock).await;
+    let config = YellowstoneSourceConfig::new(YellowstoneConfig::new(&endpoint), vec![]);
+    let (_stop, shutdown) = watch::channel(false);
+    let mut out = Vec::new();
+    let options = RecordOptions {
+        max_updates: Some(traffic.len() as u64),
+        duration: None,
+    };
+    let written = tokio::time::timeout(WAIT, record(&config, options, &mut out, shutdown))
+        .await
+        .expect("records")
+        .expect("no error");
+    assert_eq!(written, traffic.len() as u64);
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(replay::parse_all(&text).unwrap(), traffic);
+    let attributed = traffic
+        .iter()
+        .filter(|u| matches!(u, RawUpdate::Account(a) if a.txn_signature.is_some()))
+        .count();
+    assert!(attributed > 0 && text.matches("txn_signature").count() == attributed);
 }

@@ -1,5 +1,6 @@
 //! Writes deterministic replay data for an example stack (JSON Lines, docs/REPLAY.md):
-//! Borsh-encoded account updates and transactions with event logs.
+//! account updates (Borsh for pump and game, steel's C layout for ore) and transactions with
+//! their logs.
 //!
 //! ```sh
 //! cargo run -p examples --bin generate -- pump --seed 42 --slots 2000 --out pump.jsonl
@@ -9,12 +10,14 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
-use examples::generator::{game::GameSim, pump::PumpSim, replay::recording};
+use examples::generator::{replay::recording, Simulation};
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Stack {
     Pump,
     Game,
+    /// The real ore + entropy programs (their published IDLs).
+    Ore,
 }
 
 #[derive(Parser)]
@@ -38,10 +41,12 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let updates = match args.stack {
-        Stack::Pump => PumpSim::new(args.seed, args.start_slot).run(args.slots).0,
-        Stack::Game => GameSim::new(args.seed, args.start_slot).run(args.slots).0,
+    let simulation = match args.stack {
+        Stack::Pump => Simulation::Pump,
+        Stack::Game => Simulation::Game,
+        Stack::Ore => Simulation::Ore,
     };
+    let updates = simulation.updates(args.seed, args.start_slot, args.slots);
     let text = recording(&updates);
     match &args.out {
         Some(path) => std::fs::write(path, text)?,

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
-use examples::generator::{game::GameSim, pump::PumpSim, replay::recording};
+use examples::generator::{replay::recording, Simulation};
 use hyperstack_server::source::replay::{ReplayConfig, ReplaySpeed};
 use hyperstack_server::{Server, YellowstoneConfig};
 
@@ -67,10 +67,11 @@ async fn main() -> anyhow::Result<()> {
             builder.yellowstone(y)
         }
         None => {
-            let updates = match args.stack {
-                Stack::Pump => PumpSim::new(args.seed, 300_000_000).run(args.slots).0,
-                Stack::Game => GameSim::new(args.seed, 300_000_000).run(args.slots).0,
+            let simulation = match args.stack {
+                Stack::Pump => Simulation::Pump,
+                Stack::Game => Simulation::Game,
             };
+            let updates = simulation.updates(args.seed, 300_000_000, args.slots);
             let speed = if args.speed == "max" {
                 ReplaySpeed::AsFastAsPossible
             } else {

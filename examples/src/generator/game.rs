@@ -63,6 +63,8 @@ pub struct GameSim {
     pub games: Vec<Game>,
     slot: u64,
     tx_index: u64,
+    /// Signature of the transaction being simulated (its account writes carry it).
+    signature: [u8; 64],
     write_version: u64,
     out: Vec<Update>,
 }
@@ -79,6 +81,7 @@ impl GameSim {
             games: Vec::new(),
             slot: start_slot,
             tx_index: 0,
+            signature: [0; 64],
             write_version: 0,
             out: Vec::new(),
         }
@@ -119,7 +122,8 @@ impl GameSim {
     fn next_tx(&mut self) -> (u64, [u8; 64]) {
         let index = self.tx_index;
         self.tx_index += 1;
-        (index, self.rng.signature())
+        self.signature = self.rng.signature();
+        (index, self.signature)
     }
 
     fn push_tx(&mut self, name: &str, accounts: Vec<Pubkey>, data: Vec<u8>, events: Vec<Vec<u8>>) {
@@ -143,6 +147,7 @@ impl GameSim {
             write_version: self.write_version,
             pubkey,
             owner: self.program,
+            txn_signature: Some(self.signature),
             data,
         }));
     }

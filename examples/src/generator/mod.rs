@@ -1,12 +1,14 @@
-//! Deterministic data generators for the example stacks: simulations of the pump market and the
-//! settlement game that emit what a validator would stream — account updates with Borsh-encoded
-//! data and transactions with their instructions and event logs — so the demo and the tests run
-//! without any endpoint or download.
+//! Deterministic data generators for the example stacks: simulations of the pump market, the
+//! settlement game and the real `ore` mining game (with its `entropy` randomness) that emit what
+//! a validator would stream — account updates (Borsh, or steel's C layout for ore) carrying the
+//! signature of the transaction that wrote them, and transactions with their instructions and
+//! logs — so the demo and the tests run without any endpoint or download.
 //!
 //! Same seed and length → the same updates, byte for byte.
 
 pub mod encode;
 pub mod game;
+pub mod ore;
 pub mod pump;
 pub mod replay;
 pub mod rng;
@@ -25,8 +27,10 @@ pub struct AccountWrite {
     pub pubkey: Pubkey,
     /// The program owning it.
     pub owner: Pubkey,
-    /// Account data (discriminator + Borsh).
+    /// Account data (discriminator + Borsh, or + C layout for steel programs).
     pub data: Vec<u8>,
+    /// Signature of the transaction that made the write.
+    pub txn_signature: Option<[u8; 64]>,
 }
 
 /// One instruction of a transaction.
@@ -36,8 +40,10 @@ pub struct Instruction {
     pub program: Pubkey,
     /// Its accounts, in the IDL's role order.
     pub accounts: Vec<Pubkey>,
-    /// Instruction data (discriminator + Borsh args).
+    /// Instruction data (discriminator + Borsh args, or steel's packed args).
     pub data: Vec<u8>,
+    /// Instructions it invoked (CPIs), in order; their own CPIs are not modelled.
+    pub inner: Vec<Instruction>,
 }
 
 /// One transaction.
@@ -84,7 +90,38 @@ impl Transaction {
                 program,
                 accounts,
                 data,
+                inner: Vec::new(),
             }],
+            logs,
+        }
+    }
+
+    /// A transaction of a steel program: each top-level instruction logged as invoked at
+    /// depth 1 (its CPIs at depth 2) with the given `Program log:` lines, then its success.
+    /// Steel programs log no instruction names and, here, no events.
+    pub fn steel(
+        slot: u64,
+        index: u64,
+        signature: [u8; 64],
+        instructions: Vec<(Instruction, Vec<String>)>,
+    ) -> Transaction {
+        let mut logs = Vec::new();
+        for (ix, lines) in &instructions {
+            let id = base58(&ix.program);
+            logs.push(format!("Program {id} invoke [1]"));
+            logs.extend(lines.iter().map(|l| format!("Program log: {l}")));
+            for cpi in &ix.inner {
+                let cpi_id = base58(&cpi.program);
+                logs.push(format!("Program {cpi_id} invoke [2]"));
+                logs.push(format!("Program {cpi_id} success"));
+            }
+            logs.push(format!("Program {id} success"));
+        }
+        Transaction {
+            slot,
+            index,
+            signature,
+            instructions: instructions.into_iter().map(|(ix, _)| ix).collect(),
             logs,
         }
     }
@@ -105,6 +142,28 @@ impl Update {
         match self {
             Update::Account(a) => a.slot,
             Update::Transaction(t) => t.slot,
+        }
+    }
+}
+
+/// The simulations, for the binaries that generate or serve their data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Simulation {
+    /// [`pump::PumpSim`]
+    Pump,
+    /// [`game::GameSim`]
+    Game,
+    /// [`ore::OreSim`] (default configuration)
+    Ore,
+}
+
+impl Simulation {
+    /// The updates of `slots` slots from `start_slot` for `seed`.
+    pub fn updates(self, seed: u64, start_slot: u64, slots: u64) -> Vec<Update> {
+        match self {
+            Simulation::Pump => pump::PumpSim::new(seed, start_slot).run(slots).0,
+            Simulation::Game => game::GameSim::new(seed, start_slot).run(slots).0,
+            Simulation::Ore => ore::OreSim::new(seed, start_slot).run(slots).0,
         }
     }
 }

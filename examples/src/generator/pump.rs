@@ -75,6 +75,8 @@ pub struct PumpSim {
     pub curves: Vec<Curve>,
     slot: u64,
     tx_index: u64,
+    /// Signature of the transaction being simulated (its account writes carry it).
+    signature: [u8; 64],
     write_version: u64,
     out: Vec<Update>,
 }
@@ -93,6 +95,7 @@ impl PumpSim {
             curves: Vec::new(),
             slot: start_slot,
             tx_index: 0,
+            signature: [0; 64],
             write_version: 0,
             out: Vec::new(),
         }
@@ -143,7 +146,8 @@ impl PumpSim {
     fn next_tx(&mut self) -> (u64, [u8; 64]) {
         let index = self.tx_index;
         self.tx_index += 1;
-        (index, self.rng.signature())
+        self.signature = self.rng.signature();
+        (index, self.signature)
     }
 
     fn write_curve(&mut self, i: usize) {
@@ -154,6 +158,7 @@ impl PumpSim {
             write_version: self.write_version,
             pubkey: curve.address,
             owner: self.program,
+            txn_signature: Some(self.signature),
             data: curve.account_data(),
         }));
     }

@@ -17,6 +17,7 @@ pub fn to_raw(update: &Update) -> RawUpdate {
             owner: Pubkey(a.owner),
             data: a.data.clone(),
             commitment: Commitment::Confirmed,
+            txn_signature: a.txn_signature.map(Signature),
         }),
         Update::Transaction(t) => {
             // Account keys: each distinct key once, in first-use order (programs included).
@@ -30,20 +31,24 @@ pub fn to_raw(update: &Update) -> RawUpdate {
                     }
                 }
             };
-            let instructions = t
-                .instructions
-                .iter()
-                .enumerate()
-                .map(|(i, ix)| RawInstruction {
-                    path: IxPath {
-                        outer: i as u32,
-                        inner: None,
-                    },
-                    program_index: index_of(&ix.program),
-                    accounts: ix.accounts.iter().map(&mut index_of).collect(),
-                    data: ix.data.clone(),
-                })
-                .collect();
+            let mut instructions = Vec::new();
+            for (i, ix) in t.instructions.iter().enumerate() {
+                let outer = i as u32;
+                let inner = std::iter::once((None, ix)).chain(
+                    ix.inner
+                        .iter()
+                        .enumerate()
+                        .map(|(j, c)| (Some(j as u32), c)),
+                );
+                for (inner, ix) in inner {
+                    instructions.push(RawInstruction {
+                        path: IxPath { outer, inner },
+                        program_index: index_of(&ix.program),
+                        accounts: ix.accounts.iter().map(&mut index_of).collect(),
+                        data: ix.data.clone(),
+                    });
+                }
+            }
             RawUpdate::Transaction(TransactionUpdate {
                 slot: t.slot,
                 index: t.index,

@@ -1,8 +1,9 @@
 //! The source stage: raw Solana updates from Yellowstone gRPC or a replay recording.
 //!
 //! Every source produces [`RawUpdate`]s: account writes (slot, write version, address, owner,
-//! data) and transactions (slot, index, signature, account keys, top-level and inner
-//! instructions with their path, log messages). [`replay`] reads and writes the JSON Lines
+//! data, and the signature of the transaction that made the write when known) and
+//! transactions (slot, index, signature, account keys, top-level and inner instructions with
+//! their path, log messages). [`replay`] reads and writes the JSON Lines
 //! recording format (docs/REPLAY.md); [`yellowstone`] subscribes to a Geyser endpoint with
 //! `from_slot` resume and backoff; [`Dedup`] drops what a resumed stream sends twice.
 
@@ -102,6 +103,12 @@ pub struct AccountUpdate {
     pub data: Vec<u8>,
     /// Commitment the update was delivered at.
     pub commitment: Commitment,
+    /// Signature of the transaction that made this write, when the source knows it.
+    /// Yellowstone sends it with each account update; it is `None` when the source does not
+    /// say (and in recordings made before the field existed).
+    /// Matching it against [`TransactionUpdate::signature`] tells which instructions
+    /// produced the write.
+    pub txn_signature: Option<Signature>,
 }
 
 /// Where an instruction sits in its transaction: the top-level index, and for an inner

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 
 use super::{
-    AccountUpdate, Commitment, IxPath, KeyParseError, Pubkey, RawInstruction, RawUpdate,
+    AccountUpdate, Commitment, IxPath, KeyParseError, Pubkey, RawInstruction, RawUpdate, Signature,
     TransactionUpdate,
 };
 
@@ -113,6 +113,8 @@ enum Line {
         data: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         commitment: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        txn_signature: Option<String>,
     },
     Transaction {
         slot: u64,
@@ -171,6 +173,7 @@ pub fn parse_line(text: &str, line_no: usize) -> Result<RawUpdate, ReplayError> 
             owner,
             data,
             commitment: c,
+            txn_signature,
         } => Ok(RawUpdate::Account(AccountUpdate {
             slot,
             write_version,
@@ -178,6 +181,10 @@ pub fn parse_line(text: &str, line_no: usize) -> Result<RawUpdate, ReplayError> 
             owner: owner.parse().map_err(key_err).map_err(err)?,
             data: b64(&data).map_err(err)?,
             commitment: commitment(c).map_err(err)?,
+            txn_signature: txn_signature
+                .map(|s| s.parse().map_err(key_err))
+                .transpose()
+                .map_err(err)?,
         })),
         Line::Transaction {
             slot,
@@ -235,6 +242,7 @@ pub fn to_line(update: &RawUpdate) -> String {
             owner: a.owner.to_base58(),
             data: BASE64.encode(&a.data),
             commitment: Some(a.commitment.as_str().to_string()),
+            txn_signature: a.txn_signature.as_ref().map(Signature::to_base58),
         },
         RawUpdate::Transaction(t) => Line::Transaction {
             slot: t.slot,
@@ -283,21 +291,30 @@ pub struct ReplayStats {
     pub passes: u64,
 }
 
-/// Shifts an update into loop pass `pass` so it counts as new.
+/// Shifts an update into loop pass `pass` so it counts as new. Signatures of transactions
+/// and of the transactions behind account writes shift alike, so they still match.
 fn shift(update: &mut RawUpdate, pass: u64, slot_span: u64, wv_span: u64) {
     match update {
         RawUpdate::Account(a) => {
             a.slot = a.slot.saturating_add(pass.saturating_mul(slot_span));
             a.write_version = a.write_version.saturating_add(pass.saturating_mul(wv_span));
+            if let Some(signature) = &mut a.txn_signature {
+                shift_signature(signature, pass);
+            }
         }
         RawUpdate::Transaction(t) => {
             t.slot = t.slot.saturating_add(pass.saturating_mul(slot_span));
-            let mut tail = [0u8; 8];
-            tail.copy_from_slice(&t.signature.0[56..]);
-            let tail = u64::from_le_bytes(tail).wrapping_add(pass);
-            t.signature.0[56..].copy_from_slice(&tail.to_le_bytes());
+            shift_signature(&mut t.signature, pass);
         }
     }
+}
+
+/// Adds `pass` to the little-endian u64 in a signature's last 8 bytes.
+fn shift_signature(signature: &mut Signature, pass: u64) {
+    let mut tail = [0u8; 8];
+    tail.copy_from_slice(&signature.0[56..]);
+    let tail = u64::from_le_bytes(tail).wrapping_add(pass);
+    signature.0[56..].copy_from_slice(&tail.to_le_bytes());
 }
 
 /// Plays the recording into `tx` until it ends (or forever when looping), `tx` closes or
@@ -374,7 +391,6 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::Signature;
 
     fn sample() -> Vec<RawUpdate> {
         vec![
@@ -385,6 +401,7 @@ mod tests {
                 owner: Pubkey([2; 32]),
                 data: vec![1, 2, 3],
                 commitment: Commitment::Finalized,
+                txn_signature: Some(Signature([5; 64])),
             }),
             RawUpdate::Transaction(TransactionUpdate {
                 slot: 12,
@@ -425,6 +442,22 @@ mod tests {
     }
 
     #[test]
+    fn account_lines_without_a_transaction_signature_still_load() {
+        let line = r#"{"type":"account","slot":7,"write_version":1,"pubkey":"11111111111111111111111111111111","owner":"11111111111111111111111111111111","data":"AQ=="}"#;
+        let RawUpdate::Account(a) = parse_line(line, 1).unwrap() else {
+            panic!("an account update expected")
+        };
+        assert_eq!((a.slot, a.txn_signature), (7, None));
+        assert!(!to_line(&RawUpdate::Account(a)).contains("txn_signature"));
+        let bad = line.replace("\"data\"", "\"txn_signature\":\"xyz\",\"data\"");
+        let err = parse_line(&bad, 3).unwrap_err().to_string();
+        assert!(
+            err.starts_with("line 3:") && err.contains("signature"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn bad_lines_name_their_number() {
         let err = parse_all("\n{\"type\":\"account\"}").unwrap_err();
         assert!(err.to_string().starts_with("line 2:"), "{err}");
@@ -458,5 +491,11 @@ mod tests {
             panic!("transactions expected")
         };
         assert_ne!(a.signature, b.signature);
+        let (RawUpdate::Account(w0), RawUpdate::Account(w1)) = (&got[0], &got[2]) else {
+            panic!("account writes expected")
+        };
+        // The sample's write and transaction share a signature; every pass keeps them equal.
+        assert_eq!(w0.txn_signature, Some(a.signature));
+        assert_eq!(w1.txn_signature, Some(b.signature));
     }
 }

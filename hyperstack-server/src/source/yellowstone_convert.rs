@@ -138,6 +138,21 @@ fn transaction(t: SubscribeUpdateTransaction, commitment: Commitment) -> Option<
     })
 }
 
+/// The signature of the transaction behind an account write. A malformed one (not 64 bytes)
+/// is logged and dropped: the write itself is still applied, only unattributed.
+fn txn_signature(bytes: Option<&[u8]>, slot: u64) -> Option<Signature> {
+    let bytes = bytes?;
+    let signature = Signature::try_from_slice(bytes);
+    if signature.is_none() {
+        tracing::warn!(
+            slot,
+            len = bytes.len(),
+            "account update with a malformed transaction signature; kept without it"
+        );
+    }
+    signature
+}
+
 /// Converts one message.
 pub(crate) fn convert(update: SubscribeUpdate, commitment: Commitment) -> Converted {
     match update.update_oneof {
@@ -151,6 +166,7 @@ pub(crate) fn convert(update: SubscribeUpdate, commitment: Commitment) -> Conver
                 Pubkey::try_from_slice(&info.owner),
             ) {
                 (Some(pubkey), Some(owner)) => {
+                    let txn_signature = txn_signature(info.txn_signature.as_deref(), slot);
                     Converted::Update(RawUpdate::Account(AccountUpdate {
                         slot,
                         write_version: info.write_version,
@@ -158,6 +174,7 @@ pub(crate) fn convert(update: SubscribeUpdate, commitment: Commitment) -> Conver
                         owner,
                         data: info.data,
                         commitment,
+                        txn_signature,
                     }))
                 }
                 _ => {
@@ -179,5 +196,52 @@ pub(crate) fn convert(update: SubscribeUpdate, commitment: Commitment) -> Conver
         Some(UpdateOneof::Slot(s)) => Converted::Slot(s.slot),
         Some(UpdateOneof::Ping(_)) => Converted::Ping,
         _ => Converted::Skip,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use yellowstone_grpc_proto::prelude::{SubscribeUpdateAccount, SubscribeUpdateAccountInfo};
+
+    use super::*;
+
+    fn account(txn_signature: Option<Vec<u8>>) -> SubscribeUpdate {
+        SubscribeUpdate {
+            update_oneof: Some(UpdateOneof::Account(SubscribeUpdateAccount {
+                account: Some(SubscribeUpdateAccountInfo {
+                    pubkey: vec![1; 32],
+                    owner: vec![2; 32],
+                    data: vec![7, 8],
+                    write_version: 9,
+                    txn_signature,
+                    ..Default::default()
+                }),
+                slot: 40,
+                ..Default::default()
+            })),
+            ..Default::default()
+        }
+    }
+
+    fn converted(update: SubscribeUpdate) -> AccountUpdate {
+        match convert(update, Commitment::Confirmed) {
+            Converted::Update(RawUpdate::Account(a)) => a,
+            other => panic!("an account update expected, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn account_updates_carry_their_transaction_signature() {
+        let a = converted(account(Some(vec![5; 64])));
+        assert_eq!(a.txn_signature, Some(Signature([5; 64])));
+        assert_eq!((a.slot, a.write_version, a.data), (40, 9, vec![7, 8]));
+        assert_eq!(converted(account(None)).txn_signature, None);
+    }
+
+    #[test]
+    fn a_malformed_transaction_signature_keeps_the_write() {
+        let a = converted(account(Some(vec![5; 12])));
+        assert_eq!(a.txn_signature, None);
+        assert_eq!(a.pubkey, Pubkey([1; 32]));
     }
 }
