@@ -298,6 +298,8 @@ pub struct ServerConfig {
     pub cache: EntityCacheConfig,
     /// State table bounds.
     pub state_table: StateTableConfig,
+    /// The state store (default: a temporary directory).
+    pub store: crate::store::StoreConfig,
 }
 
 impl ServerConfig {

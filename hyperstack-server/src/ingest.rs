@@ -20,7 +20,7 @@ use crate::spec::Stack;
 use crate::transform::{PlanError, TransformStats, Transformer};
 
 /// Raw updates buffered between the source and the transform.
-const RAW_QUEUE: usize = 1_024;
+pub(crate) const RAW_QUEUE: usize = 1_024;
 
 /// Where mutations go.
 pub trait MutationSink: Send + Sync + 'static {
@@ -106,7 +106,35 @@ pub fn spawn_ingest<S: MutationSink>(
         transformer = transformer.with_metrics(m.clone());
     }
     let mut source = source;
-    if let SourceConfig::Yellowstone(y) = &mut source {
+    resolve_programs(&mut source, &transformer)?;
+    let (raw_tx, raw_rx) = mpsc::channel::<RawUpdate>(RAW_QUEUE);
+    // A replay has no upstream connection to watch: each update it hands on counts as the
+    // stream's event, so a streaming replay is not reported stale.
+    let event_health = matches!(source, SourceConfig::Replay(_)).then(|| options.health.clone());
+    let source_task = spawn_source(
+        source,
+        raw_tx,
+        options.health.clone(),
+        options.events,
+        shutdown.clone(),
+    );
+    Ok(tokio::spawn(transform_loop(
+        transformer,
+        raw_rx,
+        sink,
+        shutdown,
+        source_task,
+        event_health,
+    )))
+}
+
+/// Fills in the programs a Yellowstone source subscribes to (every program of the stack's
+/// IDLs) when none are configured.
+pub(crate) fn resolve_programs(
+    source: &mut SourceConfig,
+    transformer: &Transformer,
+) -> Result<(), IngestError> {
+    if let SourceConfig::Yellowstone(y) = source {
         if y.programs.is_empty() {
             y.programs = transformer.decoder().program_addresses();
         }
@@ -114,22 +142,29 @@ pub fn spawn_ingest<S: MutationSink>(
             return Err(IngestError::NoPrograms);
         }
     }
-    let (raw_tx, raw_rx) = mpsc::channel::<RawUpdate>(RAW_QUEUE);
-    let health = options.health.clone();
-    // A replay has no upstream connection to watch: each update it hands on counts as the
-    // stream's event, so a streaming replay is not reported stale.
-    let event_health = matches!(source, SourceConfig::Replay(_)).then(|| health.clone());
-    let source_shutdown = shutdown.clone();
-    let source_task = tokio::spawn(async move {
+    Ok(())
+}
+
+/// Runs the source on a task of its own, handing its raw updates to `raw_tx` and reporting
+/// to `health`: a replay is `Connected` while it streams and completed when it ends; a
+/// Yellowstone source reports its connection.
+pub(crate) fn spawn_source(
+    source: SourceConfig,
+    raw_tx: mpsc::Sender<RawUpdate>,
+    health: HealthMonitor,
+    events: Option<mpsc::UnboundedSender<SourceEvent>>,
+    shutdown: watch::Receiver<bool>,
+) -> JoinHandle<Result<(), IngestError>> {
+    tokio::spawn(async move {
         match source {
             SourceConfig::Yellowstone(config) => {
-                yellowstone::run(&config, raw_tx, health, options.events, source_shutdown)
+                yellowstone::run(&config, raw_tx, health, events, shutdown)
                     .await
                     .map_err(IngestError::from)
             }
             SourceConfig::Replay(config) => {
                 health.set_status(StreamStatus::Connected).await;
-                let result = replay::run(&config, raw_tx, source_shutdown).await;
+                let result = replay::run(&config, raw_tx, shutdown).await;
                 match &result {
                     Ok(stats) => {
                         tracing::info!(
@@ -147,15 +182,7 @@ pub fn spawn_ingest<S: MutationSink>(
                 result.map(|_| ()).map_err(IngestError::from)
             }
         }
-    });
-    Ok(tokio::spawn(transform_loop(
-        transformer,
-        raw_rx,
-        sink,
-        shutdown,
-        source_task,
-        event_health,
-    )))
+    })
 }
 
 async fn transform_loop<S: MutationSink>(

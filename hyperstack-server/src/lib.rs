@@ -12,6 +12,7 @@
 mod bus;
 pub mod config;
 pub mod decode;
+mod engine;
 pub mod health;
 pub mod http;
 pub mod ingest;
@@ -20,6 +21,7 @@ mod mutation;
 pub mod project;
 mod server;
 pub mod source;
+pub mod store;
 mod telemetry;
 pub mod transform;
 pub mod websocket;
@@ -30,6 +32,7 @@ pub use config::{
 };
 pub use health::{HealthMonitor, StreamStatus};
 pub use hyperstack_spec as spec;
+pub use store::{DataLocation, StoreConfig, StoreError};
 
 /// The checked model of a stack, as a generated crate's `spec()` returns it and
 /// [`ServerBuilder::spec`] takes it.

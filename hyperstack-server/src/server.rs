@@ -14,9 +14,10 @@ use crate::config::{
     EntityCacheConfig, HealthConfig, HttpHealthConfig, ReconnectionConfig, ServerConfig,
     StateTableConfig, WebSocketConfig, YellowstoneConfig,
 };
+use crate::engine::{Checkpoint, Engine, EngineError, Request};
 use crate::health::HealthMonitor;
 use crate::http::{HttpState, SortDescription, ViewDescription};
-use crate::ingest::{spawn_ingest, IngestOptions, SourceConfig};
+use crate::ingest::{resolve_programs, spawn_source, SourceConfig, RAW_QUEUE};
 use crate::metrics::Metrics;
 use crate::mutation::Mutation;
 use crate::project::Projector;
@@ -24,6 +25,9 @@ use crate::source::replay::ReplayConfig;
 use crate::source::yellowstone::YellowstoneSourceConfig;
 use crate::source::Commitment;
 use crate::spec::Stack;
+use crate::store::hot::HotStats;
+use crate::store::{DataLocation, Identity, Store, StoreConfig, StoreError};
+use crate::transform::Transformer;
 use crate::websocket::{self, ClientContext, Connections};
 
 /// Errors of starting a server.
@@ -43,6 +47,10 @@ pub enum ServerError {
     /// A configured part is not available in this build.
     #[error("{0}")]
     Unsupported(String),
+    /// The state store cannot be opened (locked by another process, written for another
+    /// stack, unreadable).
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// The hyperstack server. Start one with [`Server::builder`].
@@ -221,6 +229,27 @@ impl ServerBuilder {
         self
     }
 
+    /// Keeps the state in the data directory `dir` (created if needed; locked against a
+    /// second process): a restart resumes where the last run stopped.
+    pub fn data_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.config.store.location = DataLocation::Dir(dir.into());
+        self
+    }
+
+    /// Keeps the state in a temporary directory removed at shutdown (the default): complete
+    /// — the bounds of [`StateTableConfig`] and [`EntityCacheConfig`] still only limit memory
+    /// — but not durable. For tests and throwaway runs.
+    pub fn in_memory(mut self) -> Self {
+        self.config.store.location = DataLocation::Temporary;
+        self
+    }
+
+    /// The state store's settings (location, batching, fsync interval).
+    pub fn store_config(mut self, config: StoreConfig) -> Self {
+        self.config.store = config;
+        self
+    }
+
     /// The configuration as built so far.
     pub fn config(&self) -> &ServerConfig {
         &self.config
@@ -259,17 +288,45 @@ impl ServerBuilder {
             (None, Some(replay)) => Some(SourceConfig::Replay(replay)),
             (None, None) => None,
         };
-        let projector = Projector::new(&stack, config.cache, config.state_table);
+        let health = HealthMonitor::new(health_config);
+        let stats = Arc::new(HotStats::default());
+        let identity = Identity {
+            stack_name: stack.name.clone(),
+            fingerprint: fingerprint(&stack),
+        };
+        let (store, created) = Store::open(&config.store, &identity)?;
+        let checkpoint = Checkpoint::load(&store)?;
+        if let Some(dir) = store.dir() {
+            match &checkpoint {
+                Some(c) => {
+                    tracing::info!(dir = %dir.display(), position = c.position, slot = ?c.slot, "state store opened: resuming after the checkpoint")
+                }
+                None if created => tracing::info!(dir = %dir.display(), "state store created"),
+                None => {
+                    tracing::info!(dir = %dir.display(), "state store opened (nothing ingested yet)")
+                }
+            }
+        }
+        let projector = Projector::open(
+            &stack,
+            config.cache,
+            config.state_table,
+            store.clone(),
+            stats.clone(),
+        )?;
         let epoch: Arc<str> = Arc::from(projector.epoch());
         let views = Arc::new(projector.views().to_vec());
         let metrics = Arc::new(Metrics::new(
             views.iter().map(|v| v.full_name.clone()).collect(),
         ));
+        metrics.attach_store(store.clone(), stats.clone());
         #[cfg(feature = "otel")]
         crate::telemetry::export_metrics(metrics.clone());
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let (bus_tx, bus_rx) = mpsc::channel(4_096);
         let (mutation_tx, mutation_rx) = mpsc::channel(ws_config.message_queue_size.max(64));
+        let (request_tx, request_rx) = mpsc::channel(1_024);
+        let (output_tx, output_rx) = mpsc::channel(256);
 
         let ws_addr = ws_config.bind_address;
         let listener = TcpListener::bind(ws_addr)
@@ -283,7 +340,6 @@ impl ServerBuilder {
             source,
         })?;
 
-        let health = HealthMonitor::new(health_config);
         let ready = Arc::new(AtomicBool::new(true));
         let mut tasks: Vec<JoinHandle<()>> = Vec::new();
         let mut http_local = None;
@@ -312,12 +368,59 @@ impl ServerBuilder {
         tasks.push(health.spawn_heartbeat(shutdown_rx.clone()));
 
         tasks.push(tokio::spawn(bus::run(
-            projector,
             bus_rx,
-            mutation_rx,
+            output_rx,
+            request_tx.clone(),
+            views.len(),
+            ws_config.message_queue_size,
             metrics.clone(),
             shutdown_rx.clone(),
         )));
+
+        let mut transformer = None;
+        let mut raw = None;
+        let mut replay_events = false;
+        if let Some(mut source) = source {
+            let t = Transformer::open(&stack, config.state_table, store.clone(), stats.clone())
+                .map_err(|e| ServerError::Unsupported(format!("cannot start ingestion: {e}")))?
+                .with_metrics(metrics.clone());
+            resolve_programs(&mut source, &t)
+                .map_err(|e| ServerError::Unsupported(format!("cannot start ingestion: {e}")))?;
+            let position = checkpoint.as_ref().map_or(0, |c| c.position);
+            if let SourceConfig::Replay(r) = &mut source {
+                r.skip = position;
+                replay_events = true;
+            }
+            let (raw_tx, raw_rx) = mpsc::channel(RAW_QUEUE);
+            let task = spawn_source(source, raw_tx, health.clone(), None, shutdown_rx.clone());
+            tasks.push(tokio::spawn(async move {
+                match task.await {
+                    Ok(Err(e)) => tracing::error!(error = %e, "ingestion stopped with an error"),
+                    Err(e) => tracing::error!(error = %e, "ingestion task failed"),
+                    Ok(Ok(())) => {}
+                }
+            }));
+            transformer = Some(t);
+            raw = Some(raw_rx);
+        }
+        let engine = Engine {
+            store: store.clone(),
+            store_config: config.store.clone(),
+            projector,
+            transformer,
+            raw,
+            replay_events,
+            mutations: mutation_rx,
+            requests: request_rx,
+            output: output_tx,
+            metrics: metrics.clone(),
+            health: health.clone(),
+            checkpoint: checkpoint.unwrap_or_default(),
+        };
+        let engine_thread = engine.spawn(shutdown_rx.clone()).map_err(|e| {
+            ServerError::Unsupported(format!("cannot start the engine thread: {e}"))
+        })?;
+
         let connections = Arc::new(Connections::default());
         let ctx = ClientContext {
             bus: bus_tx,
@@ -335,32 +438,13 @@ impl ServerBuilder {
             ws_config.auth_token.as_deref().map(Arc::from),
             connections.clone(),
         )));
-        let mutations = MutationSender(mutation_tx);
-        if let Some(source) = source {
-            let options = IngestOptions {
-                state_table: config.state_table,
-                health: health.clone(),
-                metrics: Some(metrics.clone()),
-                events: None,
-            };
-            let ingest = spawn_ingest(
-                &stack,
-                source,
-                options,
-                mutations.clone(),
-                shutdown_rx.clone(),
-            )
-            .map_err(|e| ServerError::Unsupported(format!("cannot start ingestion: {e}")))?;
-            tasks.push(tokio::spawn(async move {
-                match ingest.await {
-                    Ok(Err(e)) => tracing::error!(error = %e, "ingestion stopped with an error"),
-                    Err(e) => tracing::error!(error = %e, "ingestion task failed"),
-                    Ok(Ok(_)) => {}
-                }
-            }));
-        }
+        let mutations = MutationSender {
+            tx: mutation_tx,
+            engine: request_tx,
+        };
         tracing::info!(websocket = %ws_local, http = ?http_local, stack = %stack.name, "hyperstack server listening");
         Ok(RunningServer {
+            engine: Some(engine_thread),
             ws_addr: ws_local,
             http_addr: http_local,
             mutations,
@@ -402,28 +486,45 @@ fn describe_views(stack: &Stack, views: &[crate::project::ViewInfo]) -> Vec<View
         .collect()
 }
 
-/// Sends mutations into a running server (the transform stage's output, or a test's input).
+/// Sends mutations into a running server (a custom transform's output, or a test's input).
 #[derive(Clone, Debug)]
-pub struct MutationSender(mpsc::Sender<Mutation>);
+pub struct MutationSender {
+    tx: mpsc::Sender<Mutation>,
+    engine: mpsc::Sender<Request>,
+}
 
 impl MutationSender {
-    /// Sends a mutation, waiting while the projection stage is busy. Errors when the server has
-    /// shut down.
+    /// Sends a mutation, waiting while the engine is busy. Errors when the server has shut
+    /// down.
     pub async fn send(&self, m: Mutation) -> Result<(), Mutation> {
-        self.0.send(m).await.map_err(|e| e.0)
+        self.tx.send(m).await.map_err(|e| e.0)
     }
 
-    /// Resolves once the projection stage has taken every mutation sent so far (or the
-    /// server is gone). Commands that reach the bus afterwards see their effects.
+    /// Resolves once every mutation sent so far is applied, committed and published (or the
+    /// server is gone). Subscriptions made afterwards see their effects.
     pub async fn drained(&self) {
-        while self.0.capacity() < self.0.max_capacity() && !self.0.is_closed() {
+        while self.tx.capacity() < self.tx.max_capacity() && !self.tx.is_closed() {
             tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        let (reply, done) = tokio::sync::oneshot::channel();
+        if self.engine.send(Request::Sync(reply)).await.is_ok() {
+            let _ = done.await;
         }
     }
 }
 
+/// A fingerprint of the checked stack model: a data directory is only reopened for the stack
+/// it was written for.
+fn fingerprint(stack: &Stack) -> String {
+    use sha2::{Digest, Sha256};
+    let json = serde_json::to_vec(stack).unwrap_or_default();
+    let digest = Sha256::digest(&json);
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A started server.
 pub struct RunningServer {
+    engine: Option<std::thread::JoinHandle<Result<(), EngineError>>>,
     ws_addr: SocketAddr,
     http_addr: Option<SocketAddr>,
     mutations: MutationSender,
@@ -473,11 +574,23 @@ impl RunningServer {
 
     /// Graceful shutdown: stop accepting, send close frames, let clients flush (at most
     /// `grace`), stop every task.
-    pub async fn shutdown(self, grace: Duration) {
+    pub async fn shutdown(mut self, grace: Duration) {
         let _ = self.shutdown.send(true);
         let _ = tokio::time::timeout(grace, self.connections.drained()).await;
         for task in self.tasks {
             let _ = tokio::time::timeout(grace, task).await;
+        }
+        if let Some(engine) = self.engine.take() {
+            // The engine commits what it applied and fsyncs the store before it ends.
+            let joined = tokio::task::spawn_blocking(move || engine.join());
+            match tokio::time::timeout(grace, joined).await {
+                Ok(Ok(Ok(Err(e)))) => {
+                    tracing::error!(error = %e, "the engine had stopped with an error")
+                }
+                Ok(Ok(Err(_))) => tracing::error!("the engine thread panicked"),
+                Ok(_) => {}
+                Err(_) => tracing::warn!("the engine did not stop within the grace period"),
+            }
         }
         crate::telemetry::flush_telemetry();
         tracing::info!("hyperstack server stopped");

@@ -25,8 +25,12 @@ fn noise(seed: u64, len: usize) -> String {
 
 #[tokio::test]
 async fn slow_client_is_dropped_and_fast_client_gets_every_frame() {
+    // A list window larger than the keys written: one frame per mutation.
     let server = start(
-        EntityCacheConfig::default(),
+        EntityCacheConfig {
+            max_entities_per_view: 5_000,
+            ..EntityCacheConfig::default()
+        },
         WebSocketConfig {
             message_queue_size: 16,
             ..WebSocketConfig::default()

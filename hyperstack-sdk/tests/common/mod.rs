@@ -60,8 +60,12 @@ pub fn token(key: &str, data: Value) -> Mutation {
     Mutation::patch("Token", key, map)
 }
 
+/// Sends a mutation and waits until it is applied and published (so a subscription made
+/// next sees it).
 pub async fn send(server: &RunningServer, m: Mutation) {
-    server.mutations().send(m).await.expect("server accepts");
+    let tx = server.mutations();
+    tx.send(m).await.expect("server accepts");
+    tx.drained().await;
 }
 
 /// Awaits `f` with the failure guard.

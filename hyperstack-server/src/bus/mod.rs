@@ -1,6 +1,13 @@
-//! The bus: one task owns the projector and every subscription, applies mutations, and fans
-//! each encoded frame out to the bounded queues of subscribed clients. A client whose queue is
-//! full is marked lagging and dropped from every view; the pipeline never waits for a client.
+//! The bus: fans the engine's committed frames out to the bounded queues of subscribed
+//! clients, and starts subscriptions. A client whose queue is full is marked lagging and
+//! dropped from every view; the engine never waits for a client.
+//!
+//! Starting a subscription: the bus registers it as *starting* and asks the engine, which
+//! answers — in order with the batches it publishes — with the resume frames or a snapshot
+//! job at its last commit. Frames published meanwhile are held for the subscription; a
+//! snapshot is encoded by a blocking worker, off the bus and off the engine; then the bus
+//! sends `subscribed`, the snapshot (or resume frames) and the held frames, and the
+//! subscription goes live.
 
 mod registry;
 
@@ -9,9 +16,9 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, watch, Notify};
 
+use crate::engine::{Output, Request, Start, StartKind, StartRequest};
 use crate::metrics::Metrics;
-use crate::mutation::Mutation;
-use crate::project::{EncodedFrame, Projector, ViewId};
+use crate::project::{EncodedFrame, Published, SnapshotError, ViewId};
 use registry::Registry;
 
 /// Set by the bus when a client's queue overflowed; the client's task reports and closes.
@@ -79,93 +86,196 @@ pub(crate) enum Command {
     },
 }
 
-/// Runs the bus until shutdown, or until every command sender is gone.
+/// A snapshot encoded by a worker, for the subscription that asked.
+struct Encoded {
+    request: StartRequest,
+    frames: Result<Vec<Arc<EncodedFrame>>, SnapshotError>,
+}
+
+/// Runs the bus until shutdown, or until the engine and every command sender are gone.
 pub(crate) async fn run(
-    mut projector: Projector,
     mut commands: mpsc::Receiver<Command>,
-    mut mutations: mpsc::Receiver<Mutation>,
+    mut engine_out: mpsc::Receiver<Output>,
+    engine: mpsc::Sender<Request>,
+    view_count: usize,
+    queue_size: usize,
     metrics: Arc<Metrics>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut registry = Registry::new(projector.views().len());
-    let mut mutations_open = true;
-    loop {
+    let mut bus = Bus {
+        registry: Registry::new(view_count),
+        metrics,
+        next_sub: 1,
+        queue_size,
+    };
+    let (encoded_tx, mut encoded) = mpsc::unbounded_channel::<Encoded>();
+    let mut engine_open = true;
+    let mut commands_open = true;
+    while engine_open || commands_open {
         tokio::select! {
-            biased;
             _ = shutdown.changed() => break,
-            cmd = commands.recv() => match cmd {
-                Some(cmd) => handle(&projector, &mut registry, &metrics, cmd),
-                None => break,
+            out = engine_out.recv(), if engine_open => match out {
+                Some(Output::Frames(frames)) => bus.publish(&frames),
+                Some(Output::Start(start)) => bus.start(*start, &encoded_tx),
+                None => engine_open = false,
             },
-            m = mutations.recv(), if mutations_open => match m {
-                Some(m) => publish(&mut projector, &mut registry, &metrics, &m),
-                None => mutations_open = false,
+            cmd = commands.recv(), if commands_open => match cmd {
+                Some(cmd) => bus.handle(cmd, &engine).await,
+                None => commands_open = false,
             },
+            Some(done) = encoded.recv() => bus.snapshot_done(done),
         }
     }
 }
 
-fn handle(projector: &Projector, registry: &mut Registry, metrics: &Metrics, cmd: Command) {
-    match cmd {
-        Command::Subscribe {
-            client,
-            view,
-            key,
-            after,
-            skip,
-            take,
-        } => {
-            let resumed = after.and_then(|after| projector.resume(view, key.as_deref(), after));
-            let mut frames = vec![projector.subscribed_frame(view, resumed.is_some())];
-            match resumed {
-                Some(replay) => frames.extend(replay),
-                None => frames.extend(projector.snapshot(view, key.as_deref(), skip, take)),
+struct Bus {
+    registry: Registry,
+    metrics: Arc<Metrics>,
+    next_sub: u64,
+    queue_size: usize,
+}
+
+impl Bus {
+    async fn handle(&mut self, cmd: Command, engine: &mpsc::Sender<Request>) {
+        match cmd {
+            Command::Subscribe {
+                client,
+                view,
+                key,
+                after,
+                skip,
+                take,
+            } => {
+                let sub = self.next_sub;
+                self.next_sub += 1;
+                let id = client.id;
+                if self.registry.add(view, key.clone(), client, sub) {
+                    self.metrics.subscribed(view);
+                }
+                let request = StartRequest {
+                    sub,
+                    client: id,
+                    view,
+                    key,
+                    after,
+                    skip,
+                    take,
+                };
+                // Without the engine nothing is published any more: the server is stopping.
+                let _ = engine.send(Request::Start(request)).await;
             }
-            if registry.add(view, key, client.clone()) {
-                metrics.subscribed(view);
+            Command::Unsubscribe { client, view, key } => {
+                if self.registry.remove(client, view, key.as_deref()) {
+                    self.metrics.unsubscribed(view);
+                }
             }
-            for frame in &frames {
-                if !client.offer(frame) {
-                    metrics.client_dropped_lagging();
-                    drop_client(registry, metrics, client.id);
-                    return;
+            Command::Disconnect { client } => self.drop_client(client),
+        }
+    }
+
+    fn drop_client(&mut self, client: u64) {
+        for view in self.registry.remove_client(client) {
+            self.metrics.unsubscribed(view);
+        }
+    }
+
+    /// Offers a committed batch to live subscriptions and holds it for starting ones.
+    fn publish(&mut self, frames: &[Published]) {
+        let mut lagging: Vec<u64> = Vec::new();
+        let cap = self.queue_size;
+        for p in frames {
+            for entry in self.registry.recipients_mut(p.view, &p.key) {
+                if lagging.contains(&entry.client.id) {
+                    continue;
+                }
+                match &mut entry.held {
+                    None => {
+                        if !entry.client.offer(&p.frame) {
+                            lagging.push(entry.client.id);
+                        }
+                    }
+                    Some(held) if held.len() < cap => held.push(p.frame.clone()),
+                    // More held frames than its queue holds: it could not take them anyway.
+                    Some(_) => {
+                        entry.client.lag.raise();
+                        lagging.push(entry.client.id);
+                    }
                 }
             }
         }
-        Command::Unsubscribe { client, view, key } => {
-            if registry.remove(client, view, key.as_deref()) {
-                metrics.unsubscribed(view);
+        for id in lagging {
+            self.metrics.client_dropped_lagging();
+            self.drop_client(id);
+        }
+    }
+
+    /// The engine's starting point of a subscription.
+    fn start(&mut self, start: Start, encoded: &mpsc::UnboundedSender<Encoded>) {
+        let Start {
+            request,
+            subscribed,
+            kind,
+        } = start;
+        match kind {
+            StartKind::Resumed(frames) => {
+                let mut all = vec![subscribed];
+                all.extend(frames);
+                self.go_live(&request, Ok(all));
+            }
+            StartKind::Snapshot(None) => self.go_live(&request, Ok(vec![subscribed])),
+            StartKind::Snapshot(Some(job)) => {
+                let encoded = encoded.clone();
+                tokio::task::spawn_blocking(move || {
+                    let frames = job.encode().map(|snapshot| {
+                        let mut all = Vec::with_capacity(snapshot.len() + 1);
+                        all.push(subscribed);
+                        all.extend(snapshot);
+                        all
+                    });
+                    let _ = encoded.send(Encoded { request, frames });
+                });
             }
         }
-        Command::Disconnect { client } => drop_client(registry, metrics, client),
     }
-}
 
-fn drop_client(registry: &mut Registry, metrics: &Metrics, client: u64) {
-    for view in registry.remove_client(client) {
-        metrics.unsubscribed(view);
+    fn snapshot_done(&mut self, done: Encoded) {
+        self.go_live(&done.request, done.frames);
     }
-}
 
-fn publish(projector: &mut Projector, registry: &mut Registry, metrics: &Metrics, m: &Mutation) {
-    metrics.ingest_event(None);
-    let published = match projector.apply(m) {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::warn!(entity = %m.entity, key = %m.key, error = %e, "mutation rejected");
+    /// Sends a starting subscription its first frames and the frames held since, then makes
+    /// it live. A subscription replaced or removed meanwhile is left alone.
+    fn go_live(
+        &mut self,
+        request: &StartRequest,
+        frames: Result<Vec<Arc<EncodedFrame>>, SnapshotError>,
+    ) {
+        let Some(entry) = self.registry.get_mut(
+            request.client,
+            request.view,
+            request.key.as_deref(),
+            request.sub,
+        ) else {
             return;
-        }
-    };
-    let mut lagging = Vec::new();
-    for p in &published {
-        for client in registry.recipients(p.view, &p.key) {
-            if !client.offer(&p.frame) {
-                lagging.push(client.id);
+        };
+        let frames = match frames {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!(error = %e, view = request.view, "cannot read a snapshot: the subscription is dropped");
+                let client = entry.client.id;
+                self.registry
+                    .remove(client, request.view, request.key.as_deref());
+                self.metrics.unsubscribed(request.view);
+                return;
+            }
+        };
+        let held = entry.held.take().unwrap_or_default();
+        let client = entry.client.clone();
+        for frame in frames.iter().chain(&held) {
+            if !client.offer(frame) {
+                self.metrics.client_dropped_lagging();
+                self.drop_client(client.id);
+                return;
             }
         }
-    }
-    for id in lagging {
-        metrics.client_dropped_lagging();
-        drop_client(registry, metrics, id);
     }
 }

@@ -1,18 +1,30 @@
-//! Who is subscribed to what: per view, unkeyed subscribers and subscribers by entity key.
+//! Who is subscribed to what: per view, unkeyed subscribers and subscribers by entity key;
+//! each subscription either live or still starting (its frames held until its snapshot or
+//! resume is sent).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::ClientHandle;
-use crate::project::ViewId;
+use crate::project::{EncodedFrame, ViewId};
+
+/// One client's subscription to one view (and key).
+pub(crate) struct Entry {
+    pub client: ClientHandle,
+    /// The bus's id of this subscription; a re-subscribe replaces it.
+    pub sub: u64,
+    /// `Some` while starting: the live frames published since its starting version, sent
+    /// after its snapshot.
+    pub held: Option<Vec<Arc<EncodedFrame>>>,
+}
 
 /// Subscribers of one view.
 #[derive(Default)]
 pub(crate) struct ViewSubscribers {
     /// Subscribed to every key (list, derived and append views).
-    pub all: HashMap<u64, ClientHandle>,
+    pub all: HashMap<u64, Entry>,
     /// Subscribed to one key (state views).
-    pub by_key: HashMap<Arc<str>, HashMap<u64, ClientHandle>>,
+    pub by_key: HashMap<Arc<str>, HashMap<u64, Entry>>,
 }
 
 /// One subscription of a client: a view, and the key for state views.
@@ -34,25 +46,52 @@ impl Registry {
         }
     }
 
-    /// Adds a subscription; returns false when it already existed (it is kept once).
-    pub fn add(&mut self, view: ViewId, key: Option<Arc<str>>, client: ClientHandle) -> bool {
+    /// Adds (or restarts) a subscription, starting: returns whether it is new.
+    pub fn add(
+        &mut self,
+        view: ViewId,
+        key: Option<Arc<str>>,
+        client: ClientHandle,
+        sub: u64,
+    ) -> bool {
         let Some(subs) = self.views.get_mut(view) else {
             return false;
         };
         let id = client.id;
+        let entry = Entry {
+            client,
+            sub,
+            held: Some(Vec::new()),
+        };
         let fresh = match &key {
-            None => subs.all.insert(id, client).is_none(),
+            None => subs.all.insert(id, entry).is_none(),
             Some(k) => subs
                 .by_key
                 .entry(k.clone())
                 .or_default()
-                .insert(id, client)
+                .insert(id, entry)
                 .is_none(),
         };
         if fresh {
             self.by_client.entry(id).or_default().push((view, key));
         }
         fresh
+    }
+
+    /// The subscription `sub` of `client`, if it is still the current one.
+    pub fn get_mut(
+        &mut self,
+        client: u64,
+        view: ViewId,
+        key: Option<&str>,
+        sub: u64,
+    ) -> Option<&mut Entry> {
+        let subs = self.views.get_mut(view)?;
+        let entry = match key {
+            None => subs.all.get_mut(&client),
+            Some(k) => subs.by_key.get_mut(k)?.get_mut(&client),
+        }?;
+        (entry.sub == sub).then_some(entry)
     }
 
     /// Removes one subscription; returns whether it existed.
@@ -106,18 +145,20 @@ impl Registry {
         views
     }
 
-    /// The subscribers a frame of `view` about `key` goes to.
-    pub fn recipients<'a>(
-        &'a self,
+    /// The subscriptions a frame of `view` about `key` goes to.
+    pub fn recipients_mut<'a>(
+        &'a mut self,
         view: ViewId,
         key: &str,
-    ) -> impl Iterator<Item = &'a ClientHandle> + 'a {
-        let subs = self.views.get(view);
-        let all = subs.into_iter().flat_map(|s| s.all.values());
-        let keyed = subs
-            .and_then(|s| s.by_key.get(key))
-            .into_iter()
-            .flat_map(|m| m.values());
-        all.chain(keyed)
+    ) -> impl Iterator<Item = &'a mut Entry> + 'a {
+        let subs = self.views.get_mut(view);
+        let (all, by_key) = match subs {
+            Some(s) => (Some(&mut s.all), Some(&mut s.by_key)),
+            None => (None, None),
+        };
+        let keyed = by_key.and_then(|m| m.get_mut(key));
+        all.into_iter()
+            .flat_map(|m| m.values_mut())
+            .chain(keyed.into_iter().flat_map(|m| m.values_mut()))
     }
 }

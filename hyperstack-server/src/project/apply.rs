@@ -7,74 +7,86 @@ use serde_json::{Map, Value};
 
 use super::derived::Delta;
 use super::frame::{self, DataFrame, Emitted, Op};
-use super::store::{value_at, EntityStore};
-use super::{EncodedFrame, EntityState, Kind, Published, ViewId, ViewInfo, ViewState};
+use super::store::{merge, value_at};
+use super::{EncodedFrame, EntityJson, EntityState, Kind, Published, ViewId, ViewInfo, ViewState};
 use crate::mutation::{Change, Mutation};
+use crate::store::{entity_key, StoreError};
 
-/// Merges `m` into the entity's store and publishes the resulting frames through `out`.
+/// Merges `m` into the stored entity and publishes the resulting frames through `out`.
 pub(super) fn apply_change(
     entity: &mut EntityState,
     out: &mut Publisher<'_>,
     m: &Mutation,
     max_array_length: usize,
-) {
+) -> Result<(), StoreError> {
+    let store_key = entity_key(entity.index, &m.key);
     match &m.change {
         Change::Patch { data, append } => {
-            let existed = entity.store.contains(&m.key);
-            if !existed {
-                if let Some((gone, _)) = entity.store.evict_if_full() {
-                    for &v in &entity.views {
-                        out.derived_change(v, &gone, None, &entity.store, &entity.hidden);
-                    }
+            let existed = match entity.store.get_mut(&store_key)? {
+                Some(EntityJson(obj)) => {
+                    merge(obj, data, append, max_array_length);
+                    set_seq(obj, m.seq.as_deref());
+                    true
                 }
-            }
-            entity
-                .store
-                .apply_patch(&m.key, data, append, m.seq.as_deref(), max_array_length);
-            let Some(merged) = entity.store.get(&m.key) else {
-                return;
+                None => {
+                    let mut obj = Map::new();
+                    merge(&mut obj, data, append, max_array_length);
+                    set_seq(&mut obj, m.seq.as_deref());
+                    entity.store.insert(&store_key, EntityJson(obj));
+                    false
+                }
             };
-            let patch = Emitted {
-                obj: data,
-                hidden: &entity.hidden,
-                seq: m.seq.as_deref(),
-            };
+            let views = entity.views.clone();
+            let hidden = entity.hidden.clone();
             let append: Vec<&str> = append
                 .iter()
-                .filter(|p| {
-                    !entity
-                        .hidden
-                        .contains(p.split('.').next().unwrap_or_default())
-                })
+                .filter(|p| !hidden.contains(p.split('.').next().unwrap_or_default()))
                 .filter(|p| value_at(data, &p.split('.').collect::<Vec<_>>()).is_some())
                 .map(String::as_str)
                 .collect();
             let visible = data
                 .keys()
-                .any(|k| k != frame::SEQ_FIELD && !entity.hidden.contains(k));
-            let full = Emitted {
-                obj: merged,
-                hidden: &entity.hidden,
-                seq: None,
+                .any(|k| k != frame::SEQ_FIELD && !hidden.contains(k));
+            let patch = Emitted {
+                obj: data,
+                hidden: &hidden,
+                seq: m.seq.as_deref(),
             };
-            for &v in &entity.views {
+            for &v in &views {
                 match out.tag(v) {
-                    Tag::StateOrList if !existed => {
-                        out.publish(v, &m.key, Op::Upsert, Some(full), vec![])
+                    Tag::State if !existed => {
+                        let full = full_of(entity, &store_key)?;
+                        out.publish(v, &m.key, Op::Upsert, Some(emitted(&full, &hidden)), vec![]);
                     }
-                    Tag::StateOrList if visible => {
+                    Tag::State if visible => {
                         out.publish(v, &m.key, Op::Patch, Some(patch), append.clone())
                     }
-                    Tag::StateOrList => {}
-                    Tag::Append => out.publish(v, &m.key, Op::Upsert, Some(full), vec![]),
+                    Tag::State => {}
+                    Tag::List => {
+                        let touch = out.touch(v, &m.key);
+                        if let Some(left) = &touch.left {
+                            out.publish(v, left, Op::Delete, None, vec![]);
+                        }
+                        if touch.entered {
+                            let full = full_of(entity, &store_key)?;
+                            out.publish(
+                                v,
+                                &m.key,
+                                Op::Upsert,
+                                Some(emitted(&full, &hidden)),
+                                vec![],
+                            );
+                        } else if visible {
+                            out.publish(v, &m.key, Op::Patch, Some(patch), append.clone());
+                        }
+                    }
+                    Tag::Append => {
+                        let full = full_of(entity, &store_key)?;
+                        out.publish(v, &m.key, Op::Upsert, Some(emitted(&full, &hidden)), vec![]);
+                    }
                     Tag::Derived => {
-                        let delta = out.derived_change(
-                            v,
-                            &m.key,
-                            Some(merged),
-                            &entity.store,
-                            &entity.hidden,
-                        );
+                        let full = full_of(entity, &store_key)?;
+                        let delta = out.derived_change(v, &m.key, Some(&full), entity)?;
                         if delta.was_member && delta.is_member && visible {
                             out.publish(v, &m.key, Op::Patch, Some(patch), append.clone());
                         }
@@ -83,18 +95,49 @@ pub(super) fn apply_change(
             }
         }
         Change::Delete => {
-            if entity.store.remove(&m.key).is_none() {
-                return;
+            if !entity.store.contains(&store_key)? {
+                return Ok(());
             }
-            for &v in &entity.views {
+            entity.store.remove(&store_key);
+            for v in entity.views.clone() {
                 match out.tag(v) {
                     Tag::Derived => {
-                        out.derived_change(v, &m.key, None, &entity.store, &entity.hidden);
+                        out.derived_change(v, &m.key, None, entity)?;
                     }
-                    _ => out.publish(v, &m.key, Op::Delete, None, vec![]),
+                    Tag::List => {
+                        if out.untouch(v, &m.key) {
+                            out.publish(v, &m.key, Op::Delete, None, vec![]);
+                        }
+                    }
+                    Tag::State | Tag::Append => out.publish(v, &m.key, Op::Delete, None, vec![]),
                 }
             }
         }
+    }
+    Ok(())
+}
+
+fn set_seq(obj: &mut Map<String, Value>, seq: Option<&str>) {
+    if let Some(seq) = seq {
+        obj.insert(frame::SEQ_FIELD.to_string(), Value::String(seq.to_string()));
+    }
+}
+
+/// A copy of the stored entity (views that send it whole need it while the store is
+/// borrowed again).
+fn full_of(entity: &mut EntityState, store_key: &[u8]) -> Result<Map<String, Value>, StoreError> {
+    Ok(entity
+        .store
+        .get(store_key)?
+        .map(|e| e.0.clone())
+        .unwrap_or_default())
+}
+
+fn emitted<'a>(obj: &'a Map<String, Value>, hidden: &'a HashSet<String>) -> Emitted<'a> {
+    Emitted {
+        obj,
+        hidden,
+        seq: None,
     }
 }
 
@@ -106,10 +149,11 @@ pub(super) struct Publisher<'a> {
     out: Vec<Published>,
 }
 
-/// What [`super::Projector::apply`] does for a view: state and list views behave alike.
+/// What [`super::Projector::apply`] does for a view.
 #[derive(Clone, Copy)]
 enum Tag {
-    StateOrList,
+    State,
+    List,
     Append,
     Derived,
 }
@@ -131,9 +175,27 @@ impl<'a> Publisher<'a> {
 
     fn tag(&self, view: ViewId) -> Tag {
         match self.views[view].kind {
-            Kind::State | Kind::List => Tag::StateOrList,
+            Kind::State => Tag::State,
+            Kind::List(_) => Tag::List,
             Kind::Append => Tag::Append,
             Kind::Derived(_) => Tag::Derived,
+        }
+    }
+
+    fn touch(&mut self, view: ViewId, key: &Arc<str>) -> super::window::Touch {
+        match &mut self.views[view].kind {
+            Kind::List(w) => w.touch(key),
+            _ => super::window::Touch {
+                entered: false,
+                left: None,
+            },
+        }
+    }
+
+    fn untouch(&mut self, view: ViewId, key: &str) -> bool {
+        match &mut self.views[view].kind {
+            Kind::List(w) => w.remove(key),
+            _ => false,
         }
     }
 
@@ -166,44 +228,42 @@ impl<'a> Publisher<'a> {
         });
     }
 
-    /// Moves `key` in a derived view (`entity` `None`: gone) and publishes the window's
+    /// Moves `key` in a derived view (`obj` `None`: gone) and publishes the window's
     /// changes except a member's patch: deletes of leaving entities, then upserts of entering
-    /// ones. Other view kinds are left alone.
+    /// ones (an entity pulled in from the rest of the order is read from the store).
     fn derived_change(
         &mut self,
         view: ViewId,
         key: &Arc<str>,
-        entity: Option<&Map<String, Value>>,
-        store: &EntityStore,
-        hidden: &HashSet<String>,
-    ) -> Delta {
+        obj: Option<&Map<String, Value>>,
+        entity: &mut EntityState,
+    ) -> Result<Delta, StoreError> {
         let Kind::Derived(d) = &mut self.views[view].kind else {
-            return Delta::default();
+            return Ok(Delta::default());
         };
-        let delta = d.update(key, entity);
+        let delta = d.update(key, obj);
+        let hidden = entity.hidden.clone();
         if let Some(out) = &delta.pushed_out {
             self.publish(view, out, Op::Delete, None, vec![]);
         }
         if delta.was_member && !delta.is_member {
             self.publish(view, key, Op::Delete, None, vec![]);
         }
-        let full = |obj| Emitted {
-            obj,
-            hidden,
-            seq: None,
-        };
         if !delta.was_member && delta.is_member {
-            if let Some(obj) = entity {
-                self.publish(view, key, Op::Upsert, Some(full(obj)), vec![]);
+            if let Some(obj) = obj {
+                self.publish(view, key, Op::Upsert, Some(emitted(obj, &hidden)), vec![]);
             }
         }
-        if let Some(obj) = delta
-            .pulled_in
-            .as_ref()
-            .and_then(|k| store.get(k).map(|o| (k, o)))
-        {
-            self.publish(view, obj.0, Op::Upsert, Some(full(obj.1)), vec![]);
+        if let Some(pulled) = &delta.pulled_in {
+            let pulled_obj = full_of(entity, &entity_key(entity.index, pulled))?;
+            self.publish(
+                view,
+                pulled,
+                Op::Upsert,
+                Some(emitted(&pulled_obj, &hidden)),
+                vec![],
+            );
         }
-        delta
+        Ok(delta)
     }
 }

@@ -1,14 +1,23 @@
 //! The bounded per-view log of recent frames, for clients resuming with an `after` cursor.
+//! It is durable: the engine writes new entries (and deletes the ones that fell out) with
+//! every commit, and a restarted server restores it, so a client resumes across a restart.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use fjall::Keyspace;
+
 use super::frame::EncodedFrame;
+use crate::store::{codec, log_key};
 
 /// The last `capacity` frames of one view, with their sequence numbers and entity keys.
 pub(crate) struct ResumeLog {
     capacity: usize,
     entries: VecDeque<(u64, Arc<str>, Arc<EncodedFrame>)>,
+    /// Entries from this index on are not written to the store yet.
+    unwritten: usize,
+    /// Sequence numbers that fell out of the log and are still in the store.
+    dropped: Vec<u64>,
 }
 
 impl ResumeLog {
@@ -17,7 +26,22 @@ impl ResumeLog {
         ResumeLog {
             capacity,
             entries: VecDeque::with_capacity(capacity.min(4096)),
+            unwritten: 0,
+            dropped: Vec::new(),
         }
+    }
+
+    /// A log holding stored entries (oldest first), all already written.
+    pub fn restore(
+        capacity: usize,
+        stored: impl IntoIterator<Item = (u64, Arc<str>, Arc<EncodedFrame>)>,
+    ) -> ResumeLog {
+        let mut log = ResumeLog::new(capacity);
+        for (seq, key, frame) in stored {
+            log.push(seq, key, frame);
+        }
+        log.unwritten = log.entries.len();
+        log
     }
 
     /// Records a frame; sequence numbers must increase by one per frame.
@@ -26,9 +50,35 @@ impl ResumeLog {
             return;
         }
         if self.entries.len() == self.capacity {
-            self.entries.pop_front();
+            if let Some((old, _, _)) = self.entries.pop_front() {
+                // Entries before `unwritten` are in the store: delete this one there too.
+                if self.unwritten > 0 {
+                    self.unwritten -= 1;
+                    self.dropped.push(old);
+                }
+            }
         }
         self.entries.push_back((seq, key, frame));
+    }
+
+    /// Writes the entries added since the last commit and deletes those that fell out.
+    pub fn write_into(
+        &mut self,
+        view: u16,
+        keyspace: &Keyspace,
+        batch: &mut fjall::OwnedWriteBatch,
+    ) {
+        for seq in self.dropped.drain(..) {
+            batch.remove(keyspace, log_key(view, seq).to_vec());
+        }
+        for (seq, key, frame) in self.entries.range(self.unwritten..) {
+            batch.insert(
+                keyspace,
+                log_key(view, *seq).to_vec(),
+                codec::log_entry(key, frame),
+            );
+        }
+        self.unwritten = self.entries.len();
     }
 
     /// The frames with a sequence number above `after`, up to `current` (the view's latest),

@@ -1,29 +1,38 @@
-//! Projection: mutations → per-view frames, entity caches, snapshots, resume logs.
+//! Projection: mutations → per-view frames, snapshots and resumes, over the durable store.
 //!
-//! The [`Projector`] is synchronous and owned by one task. For every [`Mutation`] it merges
-//! the change into the entity's store and returns the frames each view of the entity
-//! publishes, each encoded once ([`EncodedFrame`]) and shared by every client:
+//! The [`Projector`] is synchronous and owned by the engine. For every [`Mutation`] it merges
+//! the change into the entity as clients see it (kept in the state store, a bounded hot set
+//! in memory) and returns the frames each view of the entity publishes, each encoded once
+//! ([`EncodedFrame`]) and shared by every client:
 //!
-//! * **state / list** views: the first time a key is held, `upsert` with the full entity;
-//!   afterwards `patch` with the changed fields only (none when only `emit = false` fields
-//!   changed); a delete mutation → `delete`. Evicted entities leave silently.
+//! * **state** view: any entity in the store, by key. The first change of a key → `upsert`
+//!   with the full entity; later ones → `patch` with the changed fields only (none when only
+//!   `emit = false` fields changed); a delete mutation → `delete`.
+//! * **list** view: the window of the `max_entities_per_view` most recently updated entities.
+//!   An entity entering it → `upsert` with the complete entity; a change inside it → `patch`;
+//!   the least recently updated one pushed out → `delete` (it stays in the store and in the
+//!   state view, and comes back whole when it is updated again).
 //! * **append** view: `upsert` with the full merged entity on every change (no snapshot).
 //! * **derived** views (filter → sort → limit): `upsert` when an entity enters the window,
-//!   `delete` when it leaves (also on eviction), `patch` when a member changes.
+//!   `delete` when it leaves, `patch` when a member changes. Their order covers every entity
+//!   of the store, whatever is in memory.
 //!
 //! Each frame takes the next sequence number of its view and is kept in the view's bounded
-//! resume log.
+//! resume log. Sequence numbers, the epoch, list windows and logs are durable: a restarted
+//! server continues them, so clients resume across restarts.
 
 mod apply;
 mod derived;
 mod frame;
 mod log;
+mod persist;
+mod snapshot;
 mod store;
+mod window;
 
 #[cfg(test)]
 mod tests;
 
-use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -31,15 +40,20 @@ use apply::Publisher;
 
 pub use frame::{EncodedFrame, FrameDecodeError, GZIP_THRESHOLD};
 pub use hyperstack_spec::SortOrder;
+pub use snapshot::SnapshotError;
+pub(crate) use snapshot::SnapshotJob;
 
 use hyperstack_spec::{Stack, ViewKind};
+use serde_json::{Map, Value};
 
 use crate::config::{EntityCacheConfig, StateTableConfig};
 use crate::mutation::Mutation;
+use crate::store::hot::{HotStats, HotTable, Record};
+use crate::store::{DataLocation, Identity, Store, StoreConfig, StoreError};
 use derived::Derived;
-use frame::{Emitted, SnapshotRow, SortJson, SubscribedFrame};
+use frame::{SortJson, SubscribedFrame};
 use log::ResumeLog;
-use store::EntityStore;
+use window::ListWindow;
 
 /// Index of a view in [`Projector::views`].
 pub type ViewId = usize;
@@ -75,17 +89,20 @@ pub struct Published {
 }
 
 /// Why a mutation was rejected (the projector is unchanged).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProjectError {
     /// The mutation names an entity type the stack does not have.
     #[error("unknown entity `{0}`")]
     UnknownEntity(String),
+    /// The state store failed (reading an entity that is not in memory).
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 enum Kind {
     State,
-    List,
+    List(ListWindow),
     Append,
     Derived(Box<Derived>),
 }
@@ -93,13 +110,32 @@ enum Kind {
 struct ViewState {
     kind: Kind,
     seq: u64,
+    /// `seq` as last written to the store.
+    written_seq: u64,
     log: ResumeLog,
     subscribed: [Arc<EncodedFrame>; 2],
 }
 
+/// An entity as clients see it, as the store keeps it.
+pub(crate) struct EntityJson(pub Map<String, Value>);
+
+impl Record for EntityJson {
+    const KEYSPACE: &'static str = "entities";
+
+    fn encode(&self) -> Vec<u8> {
+        crate::store::codec::entity(&self.0)
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, StoreError> {
+        crate::store::codec::parse_entity(bytes).map(EntityJson)
+    }
+}
+
 struct EntityState {
-    store: EntityStore,
-    hidden: HashSet<String>,
+    /// Index of the entity type in the store's keys.
+    index: u16,
+    store: HotTable<EntityJson>,
+    hidden: Arc<HashSet<String>>,
     views: Vec<ViewId>,
 }
 
@@ -113,18 +149,46 @@ pub struct Projector {
     cache: EntityCacheConfig,
     max_array_length: usize,
     epoch: String,
-    /// The last snapshot served, reused while no mutation was applied (clients subscribing
-    /// together share one encoding).
-    last_snapshot: RefCell<Option<(SnapshotRequest, Vec<Arc<EncodedFrame>>)>>,
+    store: Store,
+    stats: Arc<HotStats>,
 }
 
-/// What a snapshot was asked for: view, key, skip, take.
-type SnapshotRequest = (ViewId, Option<String>, usize, Option<usize>);
-
 impl Projector {
-    /// A projector for every view of `stack`; entity stores hold
-    /// `cache.max_entities_per_view` entities, appended arrays `table.max_array_length` items.
+    /// A projector for every view of `stack` over a temporary store of its own (complete,
+    /// not durable): list windows hold `cache.max_entities_per_view` entities, appended
+    /// arrays `table.max_array_length` items.
+    ///
+    /// # Panics
+    ///
+    /// When no temporary directory can be created for the store (use [`Projector::open`] to
+    /// handle that as an error).
     pub fn new(stack: &Stack, cache: EntityCacheConfig, table: StateTableConfig) -> Projector {
+        let config = StoreConfig {
+            location: DataLocation::Temporary,
+            ..StoreConfig::default()
+        };
+        let identity = Identity {
+            stack_name: stack.name.clone(),
+            fingerprint: String::from("temporary"),
+        };
+        #[allow(clippy::expect_used)]
+        let (store, _) = Store::open(&config, &identity).expect("a temporary state store");
+        #[allow(clippy::expect_used)]
+        Projector::open(stack, cache, table, store, Arc::new(HotStats::default()))
+            .expect("a new temporary store reads back")
+    }
+
+    /// A projector over `store`, continuing what it holds (epoch, sequence numbers, list
+    /// windows, resume logs; derived views are rebuilt from the stored entities). The hot
+    /// set of entities in memory is bounded by `table.max_entries` per entity type.
+    pub(crate) fn open(
+        stack: &Stack,
+        cache: EntityCacheConfig,
+        table: StateTableConfig,
+        store: Store,
+        stats: Arc<HotStats>,
+    ) -> Result<Projector, StoreError> {
+        let epoch = persist::load_or_create_epoch(&store)?;
         let mut p = Projector {
             infos: Vec::new(),
             views: Vec::new(),
@@ -133,16 +197,21 @@ impl Projector {
             by_name: HashMap::new(),
             cache,
             max_array_length: table.max_array_length,
-            epoch: new_epoch(),
-            last_snapshot: RefCell::new(None),
+            epoch,
+            store: store.clone(),
+            stats: stats.clone(),
         };
-        for entity in &stack.entities {
+        for (ei, entity) in stack.entities.iter().enumerate() {
+            let index = u16::try_from(ei).unwrap_or(u16::MAX);
             let mut views = Vec::new();
             for view in &entity.views {
                 let id = p.infos.len();
                 let (kind, mode) = match &view.kind {
                     ViewKind::State => (Kind::State, "state"),
-                    ViewKind::List => (Kind::List, "list"),
+                    ViewKind::List => (
+                        Kind::List(ListWindow::new(cache.max_entities_per_view)),
+                        "list",
+                    ),
                     ViewKind::Append => (Kind::Append, "append"),
                     ViewKind::Derived(d) => {
                         (Kind::Derived(Box::new(Derived::new(entity, d))), "list")
@@ -167,6 +236,7 @@ impl Projector {
                 p.views.push(ViewState {
                     kind,
                     seq: 0,
+                    written_seq: 0,
                     log: ResumeLog::new(cache.resume_log_size),
                     subscribed,
                 });
@@ -180,12 +250,14 @@ impl Projector {
                 .collect();
             p.entity_index.insert(entity.name.clone(), p.entities.len());
             p.entities.push(EntityState {
-                store: EntityStore::new(cache.max_entities_per_view),
-                hidden,
+                index,
+                store: HotTable::new(store.entities.clone(), table.max_entries, stats.clone()),
+                hidden: Arc::new(hidden),
                 views,
             });
         }
-        p
+        persist::restore(&mut p)?;
+        Ok(p)
     }
 
     /// Every view, indexed by [`ViewId`].
@@ -203,11 +275,11 @@ impl Projector {
         self.views.get(view).map_or(0, |v| v.seq)
     }
 
-    /// Entities of this type currently held.
+    /// Entities of this type in memory now (the hot set; the store holds every one).
     pub fn entity_count(&self, entity: &str) -> usize {
         self.entity_index
             .get(entity)
-            .map_or(0, |&i| self.entities[i].store.len())
+            .map_or(0, |&i| self.entities[i].store.resident())
     }
 
     /// The `subscribed` frame of a view (an unknown id yields one with an empty view name).
@@ -225,8 +297,9 @@ impl Projector {
         }
     }
 
-    /// This run's epoch, sent in `subscribed` frames: a client resuming with a cursor of
-    /// another epoch (a restarted server) gets a full snapshot instead of a replay.
+    /// This store's epoch, sent in `subscribed` frames. It is created with the data
+    /// directory and survives restarts (sequence numbers continue), so a client's cursor
+    /// stays valid; a new data directory is a new epoch, and its cursors are not resumed.
     pub fn epoch(&self) -> &str {
         &self.epoch
     }
@@ -245,85 +318,88 @@ impl Projector {
             max_array_length,
             ..
         } = self;
-        self.last_snapshot.get_mut().take();
         let mut out = Publisher::new(infos, views);
-        apply::apply_change(&mut entities[ei], &mut out, m, *max_array_length);
+        apply::apply_change(&mut entities[ei], &mut out, m, *max_array_length)?;
         Ok(out.into_frames())
     }
 
-    /// Snapshot frames of a view: state views only the row of `key` (every row when `None`),
-    /// list and derived views their rows in view order (key order for lists; `key` ignored),
-    /// append views nothing. Rows `skip..skip + take` are sent in batches of
-    /// `initial_snapshot_batch_size`, then `subsequent_snapshot_batch_size`; the last batch
-    /// says `complete: true`, and an empty result is still one frame. `seq` is the view's
-    /// current sequence number.
-    ///
-    /// Until the next [`Projector::apply`], the same request returns the same (shared) frames
-    /// without encoding them again.
-    pub fn snapshot(
-        &self,
-        view: ViewId,
-        key: Option<&str>,
-        skip: usize,
-        take: Option<usize>,
-    ) -> Vec<Arc<EncodedFrame>> {
-        let request = (view, key.map(str::to_string), skip, take);
-        if let Some((last, frames)) = &*self.last_snapshot.borrow() {
-            if *last == request {
-                return frames.clone();
-            }
+    /// Writes everything changed since the last commit (entities, resume logs, sequence
+    /// numbers, list windows) into `batch`.
+    pub(crate) fn write_into(&mut self, batch: &mut fjall::OwnedWriteBatch) {
+        for e in &mut self.entities {
+            e.store.write_into(batch);
         }
-        let frames = self.encode_snapshot(view, key, skip, take);
-        *self.last_snapshot.borrow_mut() = Some((request, frames.clone()));
-        frames
+        persist::write_views(self, batch);
     }
 
-    fn encode_snapshot(
+    /// Commits what changed to the store (the engine batches this with the transform's
+    /// state; this stand-alone form is for tests and tools).
+    pub fn commit(&mut self) -> Result<(), StoreError> {
+        let mut batch = self.store.batch();
+        self.write_into(&mut batch);
+        self.store.commit(batch)
+    }
+
+    /// The snapshot of a view as of the last commit, to encode off the engine: state views
+    /// only the row of `key` (every row when `None`), list and derived views their rows in
+    /// view order (key order for lists; `key` ignored), append views nothing. Rows
+    /// `skip..skip + take` are sent in batches of `initial_snapshot_batch_size`, then
+    /// `subsequent_snapshot_batch_size`; the last says `complete: true`, and an empty result
+    /// is still one frame. `seq` is the view's current sequence number.
+    ///
+    /// Call after a commit: the job reads the committed entities.
+    pub(crate) fn snapshot_job(
         &self,
         view: ViewId,
         key: Option<&str>,
         skip: usize,
         take: Option<usize>,
-    ) -> Vec<Arc<EncodedFrame>> {
-        let (Some(state), Some(info)) = (self.views.get(view), self.infos.get(view)) else {
-            return Vec::new();
-        };
-        let Some(entity) = self
+    ) -> Option<SnapshotJob> {
+        let (state, info) = (self.views.get(view)?, self.infos.get(view)?);
+        let entity = self
             .entity_index
             .get(&info.entity)
-            .map(|&i| &self.entities[i])
-        else {
-            return Vec::new();
+            .map(|&i| &self.entities[i])?;
+        let keys: Vec<Arc<str>> = match (&state.kind, key) {
+            (Kind::Append, _) => return None,
+            (Kind::State, Some(key)) => vec![Arc::from(key)],
+            (Kind::State, None) => return None,
+            (Kind::List(w), _) => w.sorted(),
+            (Kind::Derived(d), _) => d.members().cloned().collect(),
         };
-        let store = &entity.store;
-        let keys: Box<dyn Iterator<Item = &Arc<str>>> = match (&state.kind, key) {
-            (Kind::Append, _) => return Vec::new(),
-            (Kind::State, Some(key)) => Box::new(store.keys().filter(move |k| &***k == key)),
-            (Kind::State | Kind::List, _) => Box::new(store.keys()),
-            (Kind::Derived(d), _) => Box::new(d.members()),
-        };
-        let rows: Vec<SnapshotRow<'_>> = keys
+        let keys = keys
+            .into_iter()
             .skip(skip)
             .take(take.unwrap_or(usize::MAX))
-            .filter_map(|k| {
-                Some(SnapshotRow {
-                    key: k,
-                    data: Emitted {
-                        obj: store.get(k)?,
-                        hidden: &entity.hidden,
-                        seq: None,
-                    },
-                })
-            })
             .collect();
-        frame::snapshot_frames(
-            info.mode,
-            &info.full_name,
-            state.seq,
-            rows,
-            self.cache.initial_snapshot_batch_size,
-            self.cache.subsequent_snapshot_batch_size,
-        )
+        Some(SnapshotJob {
+            mode: info.mode,
+            view: info.full_name.clone(),
+            seq: state.seq,
+            keys,
+            entity: entity.index,
+            hidden: entity.hidden.clone(),
+            first: self.cache.initial_snapshot_batch_size,
+            next: self.cache.subsequent_snapshot_batch_size,
+            snapshot: self.store.snapshot(),
+            entities: self.store.entities.clone(),
+        })
+    }
+
+    /// Snapshot frames of a view (see [`Projector::snapshot_job`]), committing first and
+    /// encoding right here: for tests and tools (the server encodes off the engine).
+    pub fn snapshot(
+        &mut self,
+        view: ViewId,
+        key: Option<&str>,
+        skip: usize,
+        take: Option<usize>,
+    ) -> Result<Vec<Arc<EncodedFrame>>, SnapshotError> {
+        self.commit()?;
+        match self.snapshot_job(view, key, skip, take) {
+            Some(job) => job.encode(),
+            None => Ok(Vec::new()),
+        }
     }
 
     /// The frames of a view after sequence number `after` (only those of `key` for a state
@@ -343,6 +419,18 @@ impl Projector {
         };
         state.log.after(after, state.seq, key)
     }
+
+    /// Records of entities held in memory now, over every entity type.
+    pub fn resident(&self) -> usize {
+        self.entities.iter().map(|e| e.store.resident()).sum()
+    }
+
+    /// Entities (JSON) read from the store because they were not in memory, so far.
+    pub fn disk_reads(&self) -> u64 {
+        self.stats
+            .disk_reads
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 fn subscribed_frame(info: &ViewInfo, resumed: bool, epoch: &str) -> EncodedFrame {
@@ -357,13 +445,4 @@ fn subscribed_frame(info: &ViewInfo, resumed: bool, epoch: &str) -> EncodedFrame
         resumed,
         epoch,
     })
-}
-
-/// A value unique to this projector's run (start time and process id), so cursors of an
-/// earlier run are never mistaken for this one's.
-fn new_epoch() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    format!("{:x}-{:x}", nanos, std::process::id())
 }

@@ -1,88 +1,6 @@
-//! The merged entity store of one entity type: an LRU of key → merged JSON object, plus the
-//! keys in order (list views and snapshots are in key order).
+//! Merging changes into an entity as clients see it, and reading values at dotted paths.
 
-use std::collections::BTreeSet;
-use std::num::NonZeroUsize;
-use std::sync::Arc;
-
-use lru::LruCache;
 use serde_json::{Map, Value};
-
-use super::frame::SEQ_FIELD;
-
-/// Merged entities of one type, least recently updated evicted first.
-pub(crate) struct EntityStore {
-    lru: LruCache<Arc<str>, Map<String, Value>>,
-    keys: BTreeSet<Arc<str>>,
-}
-
-impl EntityStore {
-    /// A store holding at most `capacity` entities (at least one).
-    pub fn new(capacity: usize) -> EntityStore {
-        EntityStore {
-            lru: LruCache::new(NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN)),
-            keys: BTreeSet::new(),
-        }
-    }
-
-    /// Number of entities held.
-    pub fn len(&self) -> usize {
-        self.lru.len()
-    }
-
-    /// Whether the entity is held.
-    pub fn contains(&self, key: &str) -> bool {
-        self.lru.contains(key)
-    }
-
-    /// The merged entity (does not count as a use).
-    pub fn get(&self, key: &str) -> Option<&Map<String, Value>> {
-        self.lru.peek(key)
-    }
-
-    /// Keys in ascending order.
-    pub fn keys(&self) -> impl Iterator<Item = &Arc<str>> {
-        self.keys.iter()
-    }
-
-    /// When full, removes and returns the least recently updated entity, making room for a
-    /// new key. Call only before inserting a key that is not held.
-    pub fn evict_if_full(&mut self) -> Option<(Arc<str>, Map<String, Value>)> {
-        if self.lru.len() < self.lru.cap().get() {
-            return None;
-        }
-        let (key, entity) = self.lru.pop_lru()?;
-        self.keys.remove(&key);
-        Some((key, entity))
-    }
-
-    /// Removes an entity.
-    pub fn remove(&mut self, key: &str) -> Option<Map<String, Value>> {
-        let entity = self.lru.pop(key)?;
-        self.keys.remove(key);
-        Some(entity)
-    }
-
-    /// Merges a patch into the entity (created empty when new; make room first with
-    /// [`EntityStore::evict_if_full`]) and stores `seq` as `_seq`. Marks it most recently used.
-    pub fn apply_patch(
-        &mut self,
-        key: &Arc<str>,
-        patch: &Map<String, Value>,
-        append: &[String],
-        seq: Option<&str>,
-        max_array_length: usize,
-    ) {
-        if !self.lru.contains(&**key) {
-            self.keys.insert(key.clone());
-        }
-        let entity = self.lru.get_or_insert_mut(key.clone(), Map::new);
-        merge(entity, patch, append, max_array_length);
-        if let Some(seq) = seq {
-            entity.insert(SEQ_FIELD.to_string(), Value::String(seq.to_string()));
-        }
-    }
-}
 
 /// Deep-merges `patch` into `target`: objects merge key by key, other values (arrays
 /// included, and explicit nulls) replace, except at the dotted `append` paths, whose items are
@@ -243,24 +161,6 @@ mod tests {
             2,
         );
         assert_eq!(created, json!({"stats": {"history": [2, 3]}}));
-    }
-
-    #[test]
-    fn store_evicts_least_recently_updated() {
-        let mut store = EntityStore::new(2);
-        let (a, b, c): (Arc<str>, Arc<str>, Arc<str>) = ("a".into(), "b".into(), "c".into());
-        store.apply_patch(&a, &obj(json!({"v": 1})), &[], Some("1:0"), 10);
-        store.apply_patch(&b, &obj(json!({"v": 2})), &[], None, 10);
-        store.apply_patch(&a, &obj(json!({"v": 3})), &[], None, 10);
-        assert!(store
-            .evict_if_full()
-            .is_some_and(|(k, e)| &*k == "b" && e["v"] == 2));
-        store.apply_patch(&c, &obj(json!({"v": 4})), &[], None, 10);
-        assert_eq!(store.keys().map(|k| &**k).collect::<Vec<_>>(), ["a", "c"]);
-        assert_eq!(store.get("a"), Some(&obj(json!({"v": 3, "_seq": "1:0"}))));
-        assert!(store.remove("a").is_some());
-        assert_eq!((store.len(), store.contains("a")), (1, false));
-        assert!(store.evict_if_full().is_none());
     }
 
     #[test]

@@ -67,6 +67,9 @@ pub struct ReplayConfig {
     /// Start over at the end. Later passes shift slots, write versions and signatures so
     /// their updates count as new.
     pub looping: bool,
+    /// Updates to skip at the start, without pacing (counted over passes): a restarted
+    /// server skips what it already applied.
+    pub skip: u64,
 }
 
 impl ReplayConfig {
@@ -76,6 +79,7 @@ impl ReplayConfig {
             input: ReplayInput::File(path.into()),
             speed: ReplaySpeed::AsFastAsPossible,
             looping: false,
+            skip: 0,
         }
     }
 
@@ -85,7 +89,14 @@ impl ReplayConfig {
             input: ReplayInput::Text(text.into()),
             speed: ReplaySpeed::AsFastAsPossible,
             looping: false,
+            skip: 0,
         }
+    }
+
+    /// Skips the first `n` updates (see [`ReplayConfig::skip`]).
+    pub fn skipping(mut self, n: u64) -> ReplayConfig {
+        self.skip = n;
+        self
     }
 
     /// Sets the pacing.
@@ -289,6 +300,8 @@ pub struct ReplayStats {
     pub bad_lines: u64,
     /// Completed passes over the recording.
     pub passes: u64,
+    /// Updates skipped at the start ([`ReplayConfig::skip`]).
+    pub skipped: u64,
 }
 
 /// Shifts an update into loop pass `pass` so it counts as new. Signatures of transactions
@@ -336,6 +349,7 @@ pub async fn run(
     let mut stats = ReplayStats::default();
     let (mut min_slot, mut max_slot, mut max_wv) = (u64::MAX, 0u64, 0u64);
     let mut pass = 0u64;
+    let mut to_skip = config.skip;
     loop {
         let mut prev_slot: Option<u64> = None;
         for (i, line) in text.lines().enumerate() {
@@ -359,6 +373,12 @@ pub async fn run(
             } else {
                 let span = max_slot.saturating_sub(min_slot).saturating_add(1);
                 shift(&mut update, pass, span, max_wv.saturating_add(1));
+            }
+            if to_skip > 0 {
+                to_skip -= 1;
+                stats.skipped += 1;
+                prev_slot = Some(update.slot());
+                continue;
             }
             if let (ReplaySpeed::Factor(f), Some(prev)) = (config.speed, prev_slot) {
                 let slots = update.slot().saturating_sub(prev);

@@ -126,6 +126,24 @@ impl Transformer {
         })
     }
 
+    /// A transformer over the state store (TEMPORARY: state is not in the store yet).
+    pub(crate) fn open(
+        stack: &Stack,
+        config: StateTableConfig,
+        _store: crate::store::Store,
+        _stats: Arc<crate::store::hot::HotStats>,
+    ) -> Result<Transformer, PlanError> {
+        Transformer::new(stack, config)
+    }
+
+    /// Writes the state changed since the last commit (TEMPORARY: nothing yet).
+    pub(crate) fn write_into(&mut self, _batch: &mut fjall::OwnedWriteBatch) {}
+
+    /// Records held in memory.
+    pub(crate) fn resident(&self) -> usize {
+        self.tables.iter().map(|t| t.len()).sum()
+    }
+
     /// Counts decode errors (`<item>_<kind>`, e.g. `account_truncated`) and ingested events
     /// in `metrics`.
     pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Transformer {

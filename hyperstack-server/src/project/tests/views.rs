@@ -65,7 +65,7 @@ fn append_paths_are_sent_with_the_appended_items() {
         json!(["last_trades"]),
         "only present, emitted paths"
     );
-    let snap = json_frames(&p.snapshot(list, None, 0, None));
+    let snap = json_frames(&snap(&mut p, list, None, 0, None));
     assert_eq!(
         snap[0]["data"][0]["data"]["last_trades"],
         json!([{"sol": 1}, {"sol": 2}])
@@ -99,7 +99,7 @@ fn emit_false_fields_are_stored_but_never_sent() {
         frames_of(&hidden_only, append)[0]["data"],
         json!({"volume_sol": 3, "_seq": "9:0"})
     );
-    let snap = json_frames(&p.snapshot(state, Some("t"), 0, None));
+    let snap = json_frames(&snap(&mut p, state, Some("t"), 0, None));
     assert_eq!(
         snap[0]["data"],
         json!([{"key": "t", "data": {"volume_sol": 3, "_seq": "9:0"}}])
@@ -123,7 +123,7 @@ fn append_view_upserts_the_full_entity_every_time() {
         ]
     );
     assert!(
-        p.snapshot(append, None, 0, None).is_empty(),
+        snap(&mut p, append, None, 0, None).is_empty(),
         "append views have no snapshot"
     );
 }
@@ -151,7 +151,6 @@ fn delete_reaches_every_view_that_had_the_entity() {
             "delete has no data"
         );
     }
-    assert_eq!(p.entity_count("Token"), 1);
     // u is not in Token/latest (complete): no delete there.
     let out = apply(&mut p, Mutation::delete("Token", "u"));
     assert_eq!(ops(&out, id(&p, "Token/latest")), Vec::<String>::new());
@@ -199,22 +198,48 @@ fn seq_is_monotonic_per_view() {
 }
 
 #[test]
-fn lru_eviction_is_silent_for_lists_but_deletes_from_derived_views() {
+fn list_window_holds_the_most_recently_updated_and_derived_views_every_entity() {
     let mut p = small(50, 3);
-    let (list, trending) = (id(&p, "Token/list"), id(&p, "Token/trending"));
+    let (list, trending, state) = (
+        id(&p, "Token/list"),
+        id(&p, "Token/trending"),
+        id(&p, "Token/state"),
+    );
     for (i, key) in ["a", "b", "c"].iter().enumerate() {
-        apply(&mut p, patch(key, json!({"volume_sol": i})));
+        apply(&mut p, patch(key, json!({"volume_sol": i, "name": key})));
     }
     apply(&mut p, patch("a", json!({"trade_count": 1}))); // b is now least recently updated
     let out = apply(&mut p, patch("d", json!({"volume_sol": 9})));
-    assert_eq!(ops(&out, list), ["upsert d"], "b leaves lists silently");
-    assert_eq!(ops(&out, trending), ["delete b", "upsert d"]);
-    assert_eq!(p.entity_count("Token"), 3);
-    let keys: Vec<Value> = json_frames(&p.snapshot(list, None, 0, None))[0]["data"]
+    assert_eq!(
+        ops(&out, list),
+        ["delete b", "upsert d"],
+        "b leaves the window"
+    );
+    assert_eq!(
+        ops(&out, trending),
+        ["upsert d"],
+        "b stays in derived views"
+    );
+    let keys: Vec<Value> = json_frames(&snap(&mut p, list, None, 0, None))[0]["data"]
         .as_array()
         .unwrap()
         .iter()
         .map(|r| r["key"].clone())
         .collect();
     assert_eq!(keys, [json!("a"), json!("c"), json!("d")]);
+    // b is still complete in the store: its state view answers, and when it is updated
+    // again it comes back to the list whole, not as a partial patch.
+    let b = json_frames(&snap(&mut p, state, Some("b"), 0, None));
+    assert_eq!(
+        b[0]["data"][0]["data"],
+        json!({"volume_sol": 1, "name": "b"})
+    );
+    let back = apply(&mut p, patch("b", json!({"trade_count": 5})));
+    assert_eq!(ops(&back, list), ["delete c", "upsert b"]);
+    assert_eq!(
+        frames_of(&back, list)[1]["data"],
+        json!({"volume_sol": 1, "name": "b", "trade_count": 5})
+    );
+    assert_eq!(ops(&back, state), ["patch b"], "state views know b");
+    assert!(p.entity_count("Token") <= 3, "the hot set stays bounded");
 }

@@ -11,6 +11,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
+mod store;
+
+use store::StoreMetrics;
+
 /// Counters of one view.
 #[derive(Debug, Default)]
 struct ViewCounters {
@@ -32,6 +36,7 @@ pub struct Metrics {
     ingest_events: AtomicU64,
     ingest_lag_ms: AtomicU64,
     decode_errors: Mutex<BTreeMap<String, u64>>,
+    store: StoreMetrics,
 }
 
 /// Adds to a counter without ever wrapping.
@@ -64,6 +69,7 @@ impl Metrics {
             ingest_events: AtomicU64::new(0),
             ingest_lag_ms: AtomicU64::new(0),
             decode_errors: Mutex::new(BTreeMap::new()),
+            store: StoreMetrics::default(),
         }
     }
 
@@ -176,6 +182,40 @@ impl Metrics {
         map.get(kind).copied().unwrap_or(0)
     }
 
+    /// Reports the state store's size and reads (read when `/metrics` is rendered).
+    pub(crate) fn attach_store(
+        &self,
+        store: crate::store::Store,
+        stats: std::sync::Arc<crate::store::hot::HotStats>,
+    ) {
+        self.store.attach(store, stats);
+    }
+
+    /// The engine committed a batch of `updates` updates in `took`.
+    pub fn store_committed(&self, took: Duration, updates: usize) {
+        self.store.committed(took, updates);
+    }
+
+    /// Records of the state store held in memory now.
+    pub fn set_store_hot_records(&self, n: usize) {
+        self.store.set_hot_records(n);
+    }
+
+    /// State store commits so far.
+    pub fn store_commits(&self) -> u64 {
+        self.store.commits()
+    }
+
+    /// Records of the state store in memory, as last reported.
+    pub fn store_hot_records(&self) -> u64 {
+        self.store.hot_records()
+    }
+
+    /// Records read from disk because they were not in memory, so far.
+    pub fn store_disk_reads(&self) -> u64 {
+        self.store.disk_reads()
+    }
+
     /// All counters in the Prometheus text exposition format 0.0.4.
     pub fn render_prometheus(&self) -> String {
         let mut out = String::with_capacity(2048 + self.view_names.len() * 256);
@@ -218,6 +258,8 @@ impl Metrics {
                 escape_label(kind)
             );
         }
+        drop(map);
+        self.store.render(&mut out);
         out
     }
 }

@@ -1,0 +1,123 @@
+//! Counters of the state store: commits and their latency, records in memory, reads from
+//! disk, size on disk.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use super::{add, header};
+use crate::store::hot::HotStats;
+use crate::store::Store;
+
+/// Upper bounds (seconds) of the commit latency histogram's buckets.
+const BUCKETS: [f64; 10] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+];
+
+/// The store's counters; the store itself is attached once it is open.
+#[derive(Debug, Default)]
+pub(crate) struct StoreMetrics {
+    attached: OnceLock<(Store, Arc<HotStats>)>,
+    commits: AtomicU64,
+    updates: AtomicU64,
+    commit_micros: AtomicU64,
+    buckets: [AtomicU64; BUCKETS.len()],
+    hot_records: AtomicU64,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("dir", &self.dir()).finish()
+    }
+}
+
+impl StoreMetrics {
+    pub fn attach(&self, store: Store, stats: Arc<HotStats>) {
+        let _ = self.attached.set((store, stats));
+    }
+
+    /// A batch of `updates` updates was committed in `took`.
+    pub fn committed(&self, took: Duration, updates: usize) {
+        add(&self.commits, 1);
+        add(&self.updates, updates as u64);
+        add(
+            &self.commit_micros,
+            u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+        );
+        let secs = took.as_secs_f64();
+        for (bound, count) in BUCKETS.iter().zip(&self.buckets) {
+            if secs <= *bound {
+                add(count, 1);
+            }
+        }
+    }
+
+    /// Records held in memory now (every hot set together).
+    pub fn set_hot_records(&self, n: usize) {
+        self.hot_records.store(n as u64, Ordering::Relaxed);
+    }
+
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+
+    pub fn hot_records(&self) -> u64 {
+        self.hot_records.load(Ordering::Relaxed)
+    }
+
+    pub fn disk_reads(&self) -> u64 {
+        self.attached
+            .get()
+            .map_or(0, |(_, s)| s.disk_reads.load(Ordering::Relaxed))
+    }
+
+    pub fn render(&self, out: &mut String) {
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let name = header(
+            out,
+            "store_commits_total counter State store commits (one per batch).",
+        );
+        let _ = writeln!(out, "hyperstack_{name} {}", load(&self.commits));
+        let name = header(
+            out,
+            "store_updates_committed_total counter Updates and mutations committed to the state store.",
+        );
+        let _ = writeln!(out, "hyperstack_{name} {}", load(&self.updates));
+        let name = header(
+            out,
+            "store_commit_seconds histogram Time to commit one batch to the state store.",
+        );
+        for (bound, count) in BUCKETS.iter().zip(&self.buckets) {
+            let _ = writeln!(
+                out,
+                "hyperstack_{name}_bucket{{le=\"{bound}\"}} {}",
+                load(count)
+            );
+        }
+        let commits = load(&self.commits);
+        let _ = writeln!(out, "hyperstack_{name}_bucket{{le=\"+Inf\"}} {commits}");
+        let _ = writeln!(
+            out,
+            "hyperstack_{name}_sum {}",
+            load(&self.commit_micros) as f64 / 1e6
+        );
+        let _ = writeln!(out, "hyperstack_{name}_count {commits}");
+        let name = header(
+            out,
+            "store_hot_records gauge Records of the state store held in memory (the hot set).",
+        );
+        let _ = writeln!(out, "hyperstack_{name} {}", load(&self.hot_records));
+        let name = header(
+            out,
+            "store_disk_reads_total counter Records read from disk because they were not in memory.",
+        );
+        let _ = writeln!(out, "hyperstack_{name} {}", self.disk_reads());
+        let name = header(
+            out,
+            "store_disk_bytes gauge Size of the state store on disk.",
+        );
+        let bytes = self.attached.get().map_or(0, |(s, _)| s.disk_space());
+        let _ = writeln!(out, "hyperstack_{name} {bytes}");
+    }
+}

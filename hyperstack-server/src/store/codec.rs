@@ -1,0 +1,146 @@
+//! Encodings of what the store holds. Meta records are JSON (small, rarely written, readable
+//! with any tool); entities are their JSON object; resume-log entries a small binary header
+//! followed by the encoded frame.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::{Identity, StoreError};
+use crate::project::EncodedFrame;
+
+/// Serializes a meta record.
+pub(crate) fn meta<T: Serialize>(value: &T) -> Vec<u8> {
+    // Meta records are plain structs of numbers and strings: serializing them cannot fail.
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+/// Reads a meta record.
+pub(crate) fn parse_meta<T: DeserializeOwned>(
+    name: &'static str,
+    bytes: &[u8],
+) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        keyspace: "meta",
+        reason: format!("{name}: {e}"),
+    })
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct IdentityRecord {
+    stack: String,
+    fingerprint: String,
+    format: u32,
+}
+
+/// Version of the store's layout; a store of another version is refused.
+pub(crate) const FORMAT: u32 = 1;
+
+/// The identity record of a data directory.
+pub(crate) fn identity(identity: &Identity) -> Vec<u8> {
+    meta(&IdentityRecord {
+        stack: identity.stack_name.clone(),
+        fingerprint: identity.fingerprint.clone(),
+        format: FORMAT,
+    })
+}
+
+/// The stack name and fingerprint a data directory was written for.
+pub(crate) fn parse_identity(bytes: &[u8]) -> Result<(String, String), StoreError> {
+    let r: IdentityRecord = parse_meta("identity", bytes)?;
+    if r.format != FORMAT {
+        return Err(StoreError::Corrupt {
+            keyspace: "meta",
+            reason: format!(
+                "store format {} (this server reads format {FORMAT})",
+                r.format
+            ),
+        });
+    }
+    Ok((r.stack, r.fingerprint))
+}
+
+/// An entity as clients see it.
+pub(crate) fn entity(obj: &Map<String, Value>) -> Vec<u8> {
+    serde_json::to_vec(obj).unwrap_or_else(|_| b"{}".to_vec())
+}
+
+/// Reads an entity.
+pub(crate) fn parse_entity(bytes: &[u8]) -> Result<Map<String, Value>, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        keyspace: "entities",
+        reason: e.to_string(),
+    })
+}
+
+/// A resume-log entry: the frame's entity key and the encoded frame.
+pub(crate) fn log_entry(key: &str, frame: &EncodedFrame) -> Vec<u8> {
+    let len = u16::try_from(key.len()).unwrap_or(u16::MAX);
+    let mut out = Vec::with_capacity(3 + key.len() + frame.payload.len());
+    out.push(u8::from(frame.binary));
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(&key.as_bytes()[..usize::from(len)]);
+    out.extend_from_slice(&frame.payload);
+    out
+}
+
+/// Reads a resume-log entry.
+pub(crate) fn parse_log_entry(bytes: &[u8]) -> Result<(Arc<str>, EncodedFrame), StoreError> {
+    let corrupt = || StoreError::Corrupt {
+        keyspace: "log",
+        reason: "truncated entry".into(),
+    };
+    let (&flag, rest) = bytes.split_first().ok_or_else(corrupt)?;
+    let len = usize::from(u16::from_be_bytes(
+        rest.get(..2)
+            .ok_or_else(corrupt)?
+            .try_into()
+            .map_err(|_| corrupt())?,
+    ));
+    let key = rest.get(2..2 + len).ok_or_else(corrupt)?;
+    let key = std::str::from_utf8(key).map_err(|_| corrupt())?;
+    let payload = rest.get(2 + len..).ok_or_else(corrupt)?;
+    Ok((
+        Arc::from(key),
+        EncodedFrame {
+            payload: Bytes::copy_from_slice(payload),
+            binary: flag == 1,
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn records_round_trip() {
+        let id = Identity {
+            stack_name: "pump".into(),
+            fingerprint: "abc".into(),
+        };
+        assert_eq!(
+            parse_identity(&identity(&id)).unwrap(),
+            ("pump".to_string(), "abc".to_string())
+        );
+        let frame = EncodedFrame::encode(&json!({"op": "patch", "data": {"a": 1}}));
+        let (key, back) = parse_log_entry(&log_entry("k1", &frame)).unwrap();
+        assert_eq!((&*key, back), ("k1", frame));
+        let Value::Object(obj) = json!({"a": [1, 2], "b": null}) else {
+            unreachable!()
+        };
+        assert_eq!(parse_entity(&entity(&obj)).unwrap(), obj);
+        assert!(parse_log_entry(&[1, 0]).is_err());
+        assert!(parse_entity(b"not json").is_err());
+        let old = meta(&IdentityRecord {
+            stack: "pump".into(),
+            fingerprint: "abc".into(),
+            format: FORMAT + 1,
+        });
+        assert!(parse_identity(&old).is_err());
+    }
+}

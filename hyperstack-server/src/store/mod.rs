@@ -1,0 +1,279 @@
+//! The durable state store: every piece of state an uninterrupted run depends on, in one
+//! embedded database (fjall: an LSM tree with a write-ahead journal, pure Rust) in a data
+//! directory.
+//!
+//! One writer — the engine thread — commits batches atomically across the store's keyspaces;
+//! each commit is flushed to the operating system (it survives a process crash, `kill -9`),
+//! and fsynced every [`StoreConfig::fsync_interval`] (an OS crash or power loss can lose the
+//! commits since the last fsync, never consistency). Readers (snapshot workers) read a
+//! consistent [`Snapshot`] of the last commit while the writer goes on.
+//!
+//! Keyspaces and their keys (`u16`/`u64` big-endian, so keys sort in numeric order):
+//!
+//! | keyspace | key | value |
+//! | --- | --- | --- |
+//! | `meta` | name | identity, epoch, checkpoint, view state |
+//! | `entities` | entity index, entity key | the entity as clients see it (JSON) |
+//! | `states` | entity index, entity key | the transform's typed state of the entity |
+//! | `lookups` | entity, lookup, looked-up value | primary key |
+//! | `queue` | entity, lookup, value, sequence | an unresolved item |
+//! | `accounts` | account address | last (slot, write version) applied |
+//! | `signatures` | slot, signature | (empty) |
+//! | `log` | view index, view seq | encoded frame (resume log) |
+
+pub(crate) mod codec;
+pub(crate) mod hot;
+mod keys;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
+
+pub(crate) use keys::*;
+
+/// Where the state store lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataLocation {
+    /// A data directory: state survives restarts.
+    Dir(PathBuf),
+    /// A temporary directory removed when the server stops: complete (nothing is evicted
+    /// that cannot be read back) but not durable. For tests and throwaway runs.
+    Temporary,
+}
+
+/// Settings of the state store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreConfig {
+    /// Where the data lives (default: a temporary directory).
+    pub location: DataLocation,
+    /// Longest time a batch of applied updates stays uncommitted (default 5 ms). A batch is
+    /// also committed as soon as no input is waiting, so a quiet stream commits (and
+    /// publishes) each update at once.
+    pub commit_interval: Duration,
+    /// Most updates in one batch (default 20 000).
+    pub max_batch: usize,
+    /// How often commits are fsynced (default every second; `None`: only at shutdown).
+    /// Every commit survives a process crash regardless.
+    pub fsync_interval: Option<Duration>,
+    /// Block cache of the store, in bytes (default 32 MiB).
+    pub cache_bytes: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            location: DataLocation::Temporary,
+            commit_interval: Duration::from_millis(5),
+            max_batch: 20_000,
+            fsync_interval: Some(Duration::from_secs(1)),
+            cache_bytes: 32 * 1024 * 1024,
+        }
+    }
+}
+
+/// Why the store cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another process holds the data directory.
+    #[error("data directory {0} is in use by another process (it is locked)")]
+    Locked(PathBuf),
+    /// The data directory was written for another stack.
+    #[error("data directory {dir} was written for stack `{found_name}` ({found}), not for this stack `{expected_name}` ({expected}): use another --data-dir, or remove it to start over")]
+    StackMismatch {
+        /// The directory.
+        dir: PathBuf,
+        /// Fingerprint of the stack being served.
+        expected: String,
+        /// Its name.
+        expected_name: String,
+        /// Fingerprint recorded in the directory.
+        found: String,
+        /// The name recorded.
+        found_name: String,
+    },
+    /// The stored data cannot be read (a record in an unknown format).
+    #[error("corrupt store record in `{keyspace}`: {reason}")]
+    Corrupt {
+        /// The keyspace.
+        keyspace: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An I/O error of the database (a full disk shows up here).
+    #[error("state store: {0}")]
+    Db(#[from] fjall::Error),
+    /// The directory cannot be created.
+    #[error("cannot create data directory {dir}: {source}")]
+    CreateDir {
+        /// The directory.
+        dir: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+impl StoreError {
+    /// Whether the error comes from the disk (full, failing) rather than from the data.
+    pub fn is_io(&self) -> bool {
+        matches!(self, StoreError::Db(_) | StoreError::CreateDir { .. })
+    }
+}
+
+/// What a data directory must have been written for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Identity {
+    /// The stack's name.
+    pub stack_name: String,
+    /// A fingerprint of the checked stack model.
+    pub fingerprint: String,
+}
+
+/// A consistent read view of the last commit; cheap to clone, usable from any thread.
+pub(crate) type Snapshot = fjall::Snapshot;
+
+/// The open store.
+#[derive(Clone)]
+pub(crate) struct Store {
+    db: Database,
+    dir: Option<PathBuf>,
+    pub meta: Keyspace,
+    pub entities: Keyspace,
+    pub states: Keyspace,
+    pub lookups: Keyspace,
+    pub queue: Keyspace,
+    pub accounts: Keyspace,
+    pub signatures: Keyspace,
+    pub log: Keyspace,
+}
+
+const IDENTITY_KEY: &[u8] = b"identity";
+
+impl Store {
+    /// Opens (or creates) the store and checks it belongs to `identity`. Returns whether it
+    /// was created now (a first start).
+    pub fn open(config: &StoreConfig, identity: &Identity) -> Result<(Store, bool), StoreError> {
+        let (builder, dir) = match &config.location {
+            DataLocation::Dir(dir) => {
+                std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                    dir: dir.clone(),
+                    source,
+                })?;
+                (Database::builder(dir.join("state")), Some(dir.clone()))
+            }
+            DataLocation::Temporary => {
+                let tmp = std::env::temp_dir().join(format!(
+                    "hyperstack-{}-{:x}",
+                    std::process::id(),
+                    rand_suffix()
+                ));
+                (Database::builder(tmp).temporary(true), None)
+            }
+        };
+        let db = builder
+            .cache_size(config.cache_bytes)
+            .open()
+            .map_err(|e| match (e, &dir) {
+                (fjall::Error::Locked, Some(d)) => StoreError::Locked(d.clone()),
+                (e, _) => StoreError::Db(e),
+            })?;
+        let ks = |name: &str| db.keyspace(name, KeyspaceCreateOptions::default);
+        let store = Store {
+            meta: ks("meta")?,
+            entities: ks("entities")?,
+            states: ks("states")?,
+            lookups: ks("lookups")?,
+            queue: ks("queue")?,
+            accounts: ks("accounts")?,
+            signatures: ks("signatures")?,
+            log: ks("log")?,
+            db,
+            dir,
+        };
+        let created = match store.meta.get(IDENTITY_KEY)? {
+            None => {
+                let mut batch = store.db.batch();
+                batch.insert(&store.meta, IDENTITY_KEY, codec::identity(identity));
+                store.commit(batch)?;
+                true
+            }
+            Some(found) => {
+                let (found_name, found) = codec::parse_identity(&found)?;
+                if found != identity.fingerprint {
+                    return Err(StoreError::StackMismatch {
+                        dir: store.dir.clone().unwrap_or_default(),
+                        expected: identity.fingerprint.clone(),
+                        expected_name: identity.stack_name.clone(),
+                        found,
+                        found_name,
+                    });
+                }
+                false
+            }
+        };
+        Ok((store, created))
+    }
+
+    /// The data directory, unless temporary.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    /// A new atomic batch across keyspaces.
+    pub fn batch(&self) -> fjall::OwnedWriteBatch {
+        self.db.batch()
+    }
+
+    /// Commits a batch: atomic, flushed to the OS (survives a process crash).
+    pub fn commit(&self, batch: fjall::OwnedWriteBatch) -> Result<(), StoreError> {
+        batch.durability(Some(PersistMode::Buffer)).commit()?;
+        Ok(())
+    }
+
+    /// Forces every commit so far to disk (fsync).
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.db.persist(PersistMode::SyncData)?;
+        Ok(())
+    }
+
+    /// A consistent view of the last commit.
+    pub fn snapshot(&self) -> Snapshot {
+        self.db.snapshot()
+    }
+
+    /// Bytes on disk.
+    pub fn disk_space(&self) -> u64 {
+        self.db.disk_space().unwrap_or(0)
+    }
+
+    /// A value of `meta`.
+    pub fn meta(&self, key: &[u8]) -> Result<Option<fjall::Slice>, StoreError> {
+        Ok(self.meta.get(key)?)
+    }
+}
+
+/// Reads a key from a snapshot.
+pub(crate) fn snapshot_get(
+    snapshot: &Snapshot,
+    keyspace: &Keyspace,
+    key: &[u8],
+) -> Result<Option<fjall::Slice>, StoreError> {
+    Ok(snapshot.get(keyspace, key)?)
+}
+
+/// A per-process unique suffix for temporary directories.
+fn rand_suffix() -> u128 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    nanos ^ u128::from(NEXT.fetch_add(1, Ordering::Relaxed)) << 100
+}
+
+/// Times a store operation for the commit-latency metric.
+pub(crate) fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+    let start = Instant::now();
+    let out = f();
+    (out, start.elapsed())
+}
