@@ -11,13 +11,9 @@ use super::store::{value_at, EntityStore};
 use super::{EncodedFrame, EntityState, Kind, Published, ViewId, ViewInfo, ViewState};
 use crate::mutation::{Change, Mutation};
 
-/// Merges `m` into the entity's store and publishes the resulting frames through `out`.
-pub(super) fn apply_change(
-    entity: &mut EntityState,
-    out: &mut Publisher<'_>,
-    m: &Mutation,
-    max_array_length: usize,
-) {
+/// Merges `m` into the entity's store (append paths keep the entity's caps) and publishes the
+/// resulting frames through `out`.
+pub(super) fn apply_change(entity: &mut EntityState, out: &mut Publisher<'_>, m: &Mutation) {
     match &m.change {
         Change::Patch { data, append } => {
             let existed = entity.store.contains(&m.key);
@@ -30,7 +26,7 @@ pub(super) fn apply_change(
             }
             entity
                 .store
-                .apply_patch(&m.key, data, append, m.seq.as_deref(), max_array_length);
+                .apply_patch(&m.key, data, append, m.seq.as_deref(), &entity.caps);
             let Some(merged) = entity.store.get(&m.key) else {
                 return;
             };

@@ -32,6 +32,7 @@ use apply::Publisher;
 pub use frame::{EncodedFrame, FrameDecodeError, GZIP_THRESHOLD};
 pub use hyperstack_spec::SortOrder;
 
+use hyperstack_spec::wire::AppendCaps;
 use hyperstack_spec::{Stack, ViewKind};
 
 use crate::config::{EntityCacheConfig, StateTableConfig};
@@ -101,6 +102,8 @@ struct EntityState {
     store: EntityStore,
     hidden: HashSet<String>,
     views: Vec<ViewId>,
+    /// How many items each append path keeps (announced in `subscribed` frames).
+    caps: AppendCaps,
 }
 
 /// Turns mutations into frames per view and serves snapshots and resumes.
@@ -111,7 +114,6 @@ pub struct Projector {
     entity_index: HashMap<String, usize>,
     by_name: HashMap<String, ViewId>,
     cache: EntityCacheConfig,
-    max_array_length: usize,
     epoch: String,
     /// The last snapshot served, reused while no mutation was applied (clients subscribing
     /// together share one encoding).
@@ -123,7 +125,8 @@ type SnapshotRequest = (ViewId, Option<String>, usize, Option<usize>);
 
 impl Projector {
     /// A projector for every view of `stack`; entity stores hold
-    /// `cache.max_entities_per_view` entities, appended arrays `table.max_array_length` items.
+    /// `cache.max_entities_per_view` entities; appended arrays keep their field's `cap`, at most
+    /// `table.max_array_length` items (also the cap of append paths the spec does not declare).
     pub fn new(stack: &Stack, cache: EntityCacheConfig, table: StateTableConfig) -> Projector {
         let mut p = Projector {
             infos: Vec::new(),
@@ -132,11 +135,19 @@ impl Projector {
             entity_index: HashMap::new(),
             by_name: HashMap::new(),
             cache,
-            max_array_length: table.max_array_length,
             epoch: new_epoch(),
             last_snapshot: RefCell::new(None),
         };
         for entity in &stack.entities {
+            let hidden: HashSet<String> = entity
+                .fields
+                .iter()
+                .filter(|f| !f.emit)
+                .map(|f| f.name.clone())
+                .collect();
+            let caps = AppendCaps::for_entity(entity, table.max_array_length);
+            let mut announced = caps.clone();
+            announced.retain_fields(|field| !hidden.contains(field));
             let mut views = Vec::new();
             for view in &entity.views {
                 let id = p.infos.len();
@@ -160,8 +171,9 @@ impl Projector {
                     sort,
                     keyed: matches!(kind, Kind::State),
                 };
-                let subscribed = [false, true]
-                    .map(|resumed| Arc::new(subscribed_frame(&info, resumed, &p.epoch)));
+                let subscribed = [false, true].map(|resumed| {
+                    Arc::new(subscribed_frame(&info, resumed, &p.epoch, &announced))
+                });
                 p.by_name.insert(info.full_name.clone(), id);
                 p.infos.push(info);
                 p.views.push(ViewState {
@@ -172,17 +184,12 @@ impl Projector {
                 });
                 views.push(id);
             }
-            let hidden = entity
-                .fields
-                .iter()
-                .filter(|f| !f.emit)
-                .map(|f| f.name.clone())
-                .collect();
             p.entity_index.insert(entity.name.clone(), p.entities.len());
             p.entities.push(EntityState {
                 store: EntityStore::new(cache.max_entities_per_view),
                 hidden,
                 views,
+                caps,
             });
         }
         p
@@ -221,6 +228,8 @@ impl Projector {
                 sort: None,
                 resumed,
                 epoch: &self.epoch,
+                append_caps: None,
+                append_default_cap: None,
             })),
         }
     }
@@ -242,12 +251,11 @@ impl Projector {
             infos,
             views,
             entities,
-            max_array_length,
             ..
         } = self;
         self.last_snapshot.get_mut().take();
         let mut out = Publisher::new(infos, views);
-        apply::apply_change(&mut entities[ei], &mut out, m, *max_array_length);
+        apply::apply_change(&mut entities[ei], &mut out, m);
         Ok(out.into_frames())
     }
 
@@ -345,7 +353,12 @@ impl Projector {
     }
 }
 
-fn subscribed_frame(info: &ViewInfo, resumed: bool, epoch: &str) -> EncodedFrame {
+fn subscribed_frame(
+    info: &ViewInfo,
+    resumed: bool,
+    epoch: &str,
+    caps: &AppendCaps,
+) -> EncodedFrame {
     EncodedFrame::encode(&SubscribedFrame {
         op: "subscribed",
         view: &info.full_name,
@@ -356,6 +369,8 @@ fn subscribed_frame(info: &ViewInfo, resumed: bool, epoch: &str) -> EncodedFrame
         }),
         resumed,
         epoch,
+        append_caps: Some(caps.paths()),
+        append_default_cap: Some(caps.default_cap()),
     })
 }
 

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 
+use hyperstack_spec::wire::{self, AppendCaps};
 use lru::LruCache;
 use serde_json::{Map, Value};
 
@@ -63,7 +64,8 @@ impl EntityStore {
         Some(entity)
     }
 
-    /// Merges a patch into the entity (created empty when new; make room first with
+    /// Merges a patch into the entity by the wire rules ([`wire::merge`]: the `append` paths
+    /// keep their `caps`; created empty when new, make room first with
     /// [`EntityStore::evict_if_full`]) and stores `seq` as `_seq`. Marks it most recently used.
     pub fn apply_patch(
         &mut self,
@@ -71,80 +73,15 @@ impl EntityStore {
         patch: &Map<String, Value>,
         append: &[String],
         seq: Option<&str>,
-        max_array_length: usize,
+        caps: &AppendCaps,
     ) {
         if !self.lru.contains(&**key) {
             self.keys.insert(key.clone());
         }
         let entity = self.lru.get_or_insert_mut(key.clone(), Map::new);
-        merge(entity, patch, append, max_array_length);
+        wire::merge(entity, patch, append, caps);
         if let Some(seq) = seq {
             entity.insert(SEQ_FIELD.to_string(), Value::String(seq.to_string()));
-        }
-    }
-}
-
-/// Deep-merges `patch` into `target`: objects merge key by key, other values (arrays
-/// included, and explicit nulls) replace, except at the dotted `append` paths, whose items are
-/// appended to the stored array (a non-array, non-null value counts as one item; null resets
-/// the field to null), keeping the last `max_array_length` items.
-pub(crate) fn merge(
-    target: &mut Map<String, Value>,
-    patch: &Map<String, Value>,
-    append: &[String],
-    max_array_length: usize,
-) {
-    merge_at(target, patch, "", append, max_array_length);
-}
-
-fn merge_at(
-    target: &mut Map<String, Value>,
-    patch: &Map<String, Value>,
-    prefix: &str,
-    append: &[String],
-    cap: usize,
-) {
-    for (k, v) in patch {
-        let path = if append.is_empty() {
-            String::new()
-        } else if prefix.is_empty() {
-            k.clone()
-        } else {
-            format!("{prefix}.{k}")
-        };
-        let appending = !append.is_empty() && append.contains(&path);
-        match v {
-            Value::Null => {
-                target.insert(k.clone(), Value::Null);
-            }
-            _ if appending => {
-                let slot = target.entry(k.clone()).or_insert(Value::Null);
-                if !slot.is_array() {
-                    *slot = Value::Array(Vec::new());
-                }
-                if let Value::Array(items) = slot {
-                    match v {
-                        Value::Array(new) => items.extend(new.iter().cloned()),
-                        other => items.push(other.clone()),
-                    }
-                    if items.len() > cap {
-                        let excess = items.len() - cap;
-                        items.drain(..excess);
-                    }
-                }
-            }
-            Value::Object(inner) => {
-                let slot = target.entry(k.clone()).or_insert(Value::Null);
-                if !slot.is_object() {
-                    *slot = Value::Object(Map::new());
-                }
-                if let Value::Object(obj) = slot {
-                    merge_at(obj, inner, &path, append, cap);
-                }
-            }
-            _ => {
-                target.insert(k.clone(), v.clone());
-            }
         }
     }
 }
@@ -172,90 +109,46 @@ mod tests {
         }
     }
 
-    fn merged(base: Value, patch: Value, append: &[&str], cap: usize) -> Value {
-        let mut target = obj(base);
-        let append: Vec<String> = append.iter().map(|s| s.to_string()).collect();
-        merge(&mut target, &obj(patch), &append, cap);
-        Value::Object(target)
-    }
-
     #[test]
-    fn nested_objects_merge_deeply() {
-        let out = merged(
-            json!({"a": 1, "r": {"sol": 1, "tok": 2, "deep": {"x": 1}}, "list": [1, 2]}),
-            json!({"r": {"sol": 5, "deep": {"y": 2}}, "list": [9], "new": "n"}),
-            &[],
-            100,
+    fn patches_merge_by_the_wire_rules_with_per_path_caps() {
+        let mut store = EntityStore::new(4);
+        let key: Arc<str> = "k".into();
+        let caps = AppendCaps::new(3).with_path("t", 2);
+        let append = ["t".to_string(), "u".to_string()];
+        store.apply_patch(
+            &key,
+            &obj(json!({"t": [1, 2, 3], "u": [1], "r": {"a": 1}})),
+            &append,
+            None,
+            &caps,
+        );
+        store.apply_patch(
+            &key,
+            &obj(json!({"t": 4, "u": [2, 3, 4], "r": {"b": 2}})),
+            &append,
+            Some("9:1"),
+            &caps,
         );
         assert_eq!(
-            out,
-            json!({"a": 1, "r": {"sol": 5, "tok": 2, "deep": {"x": 1, "y": 2}}, "list": [9], "new": "n"})
+            store.get("k"),
+            Some(&obj(
+                json!({"t": [3, 4], "u": [2, 3, 4], "r": {"a": 1, "b": 2}, "_seq": "9:1"})
+            ))
         );
-    }
-
-    #[test]
-    fn object_replaces_scalar_and_scalar_replaces_object() {
-        let out = merged(
-            json!({"a": 1, "b": {"x": 1}}),
-            json!({"a": {"y": 2}, "b": 3}),
-            &[],
-            10,
-        );
-        assert_eq!(out, json!({"a": {"y": 2}, "b": 3}));
-    }
-
-    #[test]
-    fn explicit_null_is_stored() {
-        let out = merged(
-            json!({"a": 1, "r": {"x": 1}}),
-            json!({"a": null, "r": {"x": null}}),
-            &[],
-            10,
-        );
-        assert_eq!(out, json!({"a": null, "r": {"x": null}}));
-    }
-
-    #[test]
-    fn append_extends_and_caps() {
-        let out = merged(json!({"t": [1, 2, 3]}), json!({"t": [4, 5]}), &["t"], 4);
-        assert_eq!(out, json!({"t": [2, 3, 4, 5]}));
-        let fresh = merged(json!({}), json!({"t": [1, 2, 3]}), &["t"], 2);
-        assert_eq!(fresh, json!({"t": [2, 3]}));
-        let single = merged(json!({"t": [1]}), json!({"t": {"sol": 2}}), &["t"], 10);
-        assert_eq!(single, json!({"t": [1, {"sol": 2}]}));
-        let not_listed = merged(json!({"t": [1]}), json!({"t": [2]}), &["other"], 10);
-        assert_eq!(not_listed, json!({"t": [2]}));
-    }
-
-    #[test]
-    fn nested_append_path() {
-        let out = merged(
-            json!({"stats": {"history": [1, 2], "n": 2}}),
-            json!({"stats": {"history": [3], "n": 3}}),
-            &["stats.history"],
-            2,
-        );
-        assert_eq!(out, json!({"stats": {"history": [2, 3], "n": 3}}));
-        let created = merged(
-            json!({}),
-            json!({"stats": {"history": [1, 2, 3]}}),
-            &["stats.history"],
-            2,
-        );
-        assert_eq!(created, json!({"stats": {"history": [2, 3]}}));
     }
 
     #[test]
     fn store_evicts_least_recently_updated() {
         let mut store = EntityStore::new(2);
+        let caps = AppendCaps::default();
         let (a, b, c): (Arc<str>, Arc<str>, Arc<str>) = ("a".into(), "b".into(), "c".into());
-        store.apply_patch(&a, &obj(json!({"v": 1})), &[], Some("1:0"), 10);
-        store.apply_patch(&b, &obj(json!({"v": 2})), &[], None, 10);
-        store.apply_patch(&a, &obj(json!({"v": 3})), &[], None, 10);
+        store.apply_patch(&a, &obj(json!({"v": 1})), &[], Some("1:0"), &caps);
+        store.apply_patch(&b, &obj(json!({"v": 2})), &[], None, &caps);
+        store.apply_patch(&a, &obj(json!({"v": 3})), &[], None, &caps);
         assert!(store
             .evict_if_full()
             .is_some_and(|(k, e)| &*k == "b" && e["v"] == 2));
-        store.apply_patch(&c, &obj(json!({"v": 4})), &[], None, 10);
+        store.apply_patch(&c, &obj(json!({"v": 4})), &[], None, &caps);
         assert_eq!(store.keys().map(|k| &**k).collect::<Vec<_>>(), ["a", "c"]);
         assert_eq!(store.get("a"), Some(&obj(json!({"v": 3, "_seq": "1:0"}))));
         assert!(store.remove("a").is_some());
