@@ -2,7 +2,8 @@
 //!
 //! The model of a hyperstack *stack*: the stack spec file (TOML or JSON), the Anchor / steel
 //! IDLs it reads, the computed-field expression language, and the validation that turns a spec
-//! file into a checked [`Stack`] the code generator and the server consume.
+//! file into a checked [`Stack`] the code generator and the server consume, and the [`wire`]
+//! rules (merge with append paths, view order) that the server and the SDK both apply.
 //!
 //! This crate is deliberately light (serde, toml, sha2, schemars): it is a dependency of the
 //! proc-macro, the code generator, the server and generated crates alike.
@@ -28,6 +29,7 @@ mod load;
 mod model;
 mod schema;
 pub mod validate;
+pub mod wire;
 
 pub use error::{Location, SpecError, SpecErrorKind, SpecErrors};
 pub use load::{load_stack, load_stack_from_str, load_stack_with_inputs, LoadedStack};

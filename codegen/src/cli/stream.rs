@@ -11,7 +11,8 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-use hyperstack_sdk::store::merge_patch;
+use hyperstack_sdk::store::{announced_caps, merge_patch};
+use hyperstack_spec::wire::AppendCaps;
 
 /// What to stream.
 pub struct StreamArgs {
@@ -93,6 +94,8 @@ fn gunzip(bytes: &[u8]) -> anyhow::Result<String> {
 struct Table {
     view: String,
     rows: BTreeMap<String, Value>,
+    /// Append caps announced by the `subscribed` frame.
+    caps: AppendCaps,
     last: String,
     rendered: Option<Instant>,
 }
@@ -102,6 +105,7 @@ impl Table {
         Table {
             view: view.to_string(),
             rows: BTreeMap::new(),
+            caps: AppendCaps::default(),
             last: String::new(),
             rendered: None,
         }
@@ -111,6 +115,10 @@ impl Table {
         let op = frame["op"].as_str().unwrap_or_default();
         let key = frame["key"].as_str().unwrap_or_default().to_string();
         match op {
+            "subscribed" => {
+                self.caps =
+                    announced_caps(frame.get("append_caps"), frame.get("append_default_cap"));
+            }
             "snapshot" => {
                 for row in frame["data"].as_array().into_iter().flatten() {
                     if let Some(k) = row["key"].as_str() {
@@ -129,7 +137,7 @@ impl Table {
                     .filter_map(|p| p.as_str().map(str::to_string))
                     .collect();
                 let entry = self.rows.entry(key.clone()).or_insert_with(|| json!({}));
-                merge_patch(entry, &frame["data"], &append);
+                merge_patch(entry, &frame["data"], &append, &self.caps);
             }
             "delete" => {
                 self.rows.remove(&key);

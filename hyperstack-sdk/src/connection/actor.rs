@@ -21,8 +21,6 @@ pub(super) struct Sub {
     pub listeners: Vec<u64>,
     pub rich: usize,
     pub fetchers: Vec<u64>,
-    /// The server epoch the store's `seq` cursor belongs to.
-    pub epoch: Option<String>,
     /// Set when `subscribed` arrived and no snapshot batch yet: a server that sends no
     /// snapshot of an empty view (the reference server) leaves it loaded at this instant.
     pub loaded_at: Option<Instant>,

@@ -1,10 +1,11 @@
 //! Server → client frames (docs/PROTOCOL.md), parsed leniently: unknown fields are ignored,
 //! malformed frames become an error string the connection logs before skipping the frame.
 
+use hyperstack_spec::wire::AppendCaps;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::store::SortSpec;
+use crate::store::{announced_caps, SortSpec};
 
 /// A frame from the server.
 #[derive(Debug)]
@@ -15,6 +16,7 @@ pub(crate) enum ServerFrame {
         epoch: Option<String>,
         append_mode: bool,
         sort: Option<SortSpec>,
+        append_caps: AppendCaps,
     },
     Snapshot {
         view: String,
@@ -69,6 +71,8 @@ struct Raw {
     resumed: bool,
     sort: Option<Value>,
     epoch: Option<String>,
+    append_caps: Option<Value>,
+    append_default_cap: Option<Value>,
     code: Option<String>,
     message: Option<String>,
 }
@@ -94,11 +98,12 @@ pub(crate) fn parse(text: &str) -> Result<ServerFrame, String> {
     let need_key = |k: Option<String>| k.ok_or_else(|| format!("`{op}` frame without a key"));
     Ok(match op {
         "subscribed" => ServerFrame::Subscribed {
-            view: need_view(view)?,
             resumed: raw.resumed,
             epoch: raw.epoch.clone(),
             append_mode: raw.mode.as_deref() == Some("append"),
             sort: raw.sort.as_ref().and_then(SortSpec::from_json),
+            append_caps: announced_caps(raw.append_caps.as_ref(), raw.append_default_cap.as_ref()),
+            view: need_view(view)?,
         },
         "snapshot" => {
             let Value::Array(items) = raw.data else {
@@ -181,5 +186,28 @@ mod tests {
         let f = parse(r#"{"op":"upsert","mode":"list","entity":"T/list","key":"k","data":{"a":1},"seq":"300:2"}"#).unwrap();
         assert!(matches!(f, ServerFrame::Upsert { seq: None, .. }));
         assert!(parse(r#"{"op":"what"}"#).is_err());
+    }
+
+    #[test]
+    fn subscribed_carries_append_caps() {
+        let f = parse(r#"{"op":"subscribed","view":"T/list","mode":"list","append_caps":{"a":20,"b":"x"},"append_default_cap":50}"#).unwrap();
+        let ServerFrame::Subscribed { append_caps, .. } = f else {
+            panic!("subscribed expected");
+        };
+        assert_eq!(
+            (
+                append_caps.cap("a"),
+                append_caps.cap("b"),
+                append_caps.cap("c")
+            ),
+            (20, 50, 50)
+        );
+        // A server that announces nothing: the spec's default cap.
+        let f = parse(r#"{"op":"subscribed","view":"T/list","mode":"list","append_caps":[1]}"#)
+            .unwrap();
+        let ServerFrame::Subscribed { append_caps, .. } = f else {
+            panic!("subscribed expected");
+        };
+        assert_eq!(append_caps, AppendCaps::default());
     }
 }

@@ -103,7 +103,6 @@ impl Actor {
                     listeners: Vec::new(),
                     rich: 0,
                     fetchers: Vec::new(),
-                    epoch: None,
                     loaded_at: None,
                 },
             );
@@ -113,13 +112,14 @@ impl Actor {
         }
     }
 
-    /// Queues the subscribe message of `target` (with `after` when its store is complete).
+    /// Queues the subscribe message of `target` (with `after` and `epoch` when its store is
+    /// complete and has a cursor).
     pub(super) fn send_subscribe(&mut self, target: &Target) {
-        let resume = self
-            .subs
-            .get(target)
-            .filter(|s| s.store.is_ready())
-            .and_then(|s| s.store.seq().map(|seq| (seq, s.epoch.clone())));
+        let resume = self.subs.get(target).and_then(|s| {
+            s.store
+                .resume_cursor()
+                .map(|(seq, epoch)| (seq, epoch.map(str::to_string)))
+        });
         // Collections are subscribed without a key: the reference server takes `"*"` as a
         // literal key (ours accepts both forms).
         let mut msg = json!({"view": target.view});
@@ -174,6 +174,7 @@ impl Actor {
                 epoch,
                 append_mode,
                 sort,
+                append_caps,
             } => {
                 let Some(target) = self.pending.get_mut(&view).and_then(|q| q.pop_front()) else {
                     tracing::debug!(%view, "`subscribed` for no pending subscription");
@@ -183,12 +184,11 @@ impl Actor {
                     return; // released meanwhile
                 };
                 sub.sort = sort;
-                sub.epoch = epoch;
+                sub.store.set_append_caps(append_caps);
+                sub.store.subscribed(epoch, resumed, append_mode);
                 if append_mode || resumed {
-                    sub.store.set_ready();
                     self.became_ready(&target);
                 } else {
-                    sub.store.begin_snapshot();
                     sub.loaded_at = Some(Instant::now() + self.config.initial_data_timeout);
                     self.receiving.insert(view, target);
                 }

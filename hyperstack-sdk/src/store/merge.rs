@@ -1,89 +1,76 @@
 //! Deep merge of patches into entities, and the difference of two versions of an entity.
 
+use hyperstack_spec::wire::{self, AppendCaps, DEFAULT_APPEND_CAP};
 use serde_json::{Map, Value};
 
 /// The field the server stamps on frames with the on-chain position of the change
 /// (`"slot:index"`); it is left out when comparing versions during reconciliation.
 pub const SEQ_FIELD: &str = "_seq";
 
-/// Merges `patch` into `target` as the protocol defines it:
+/// Merges `patch` into `target` as the protocol defines it, by the same rules the server
+/// applies ([`hyperstack_spec::wire`]):
 ///
 /// - objects merge key by key, recursively;
 /// - any other value (arrays included) replaces the old one, and an explicit `null` is kept as
 ///   `null` (absent keys leave the old value alone);
-/// - arrays at a dotted path listed in `append` (`"last_trades"`, `"stats.history"`) are extended
-///   with the patch's items instead of replaced.
+/// - at a dotted path listed in `append` (`"last_trades"`, `"stats.history"`) the patch's
+///   items are appended instead: an array's elements, or any other non-null value as one item
+///   (a stored non-array becomes an empty array first; `null` resets the field to `null`).
+///   Only the last `caps.cap(path)` items are kept: the caps the server announced in its
+///   `subscribed` frame, so arrays stay bounded however long the store lives.
 ///
 /// ```
+/// use hyperstack_sdk::store::merge_patch;
+/// use hyperstack_spec::wire::AppendCaps;
 /// use serde_json::json;
+///
+/// let caps = AppendCaps::default().with_path("list", 2);
 /// let mut entity = json!({"a": {"b": 1, "c": 2}, "list": [1], "gone": 5});
-/// hyperstack_sdk::store::merge_patch(
+/// merge_patch(
 ///     &mut entity,
 ///     &json!({"a": {"b": 10}, "list": [2, 3], "gone": null}),
 ///     &["list".to_string()],
+///     &caps,
 /// );
-/// assert_eq!(entity, json!({"a": {"b": 10, "c": 2}, "list": [1, 2, 3], "gone": null}));
+/// assert_eq!(entity, json!({"a": {"b": 10, "c": 2}, "list": [2, 3], "gone": null}));
 /// ```
-pub fn merge_patch(target: &mut Value, patch: &Value, append: &[String]) {
-    if append.is_empty() {
-        merge_plain(target, patch);
-    } else {
-        let mut path = String::new();
-        merge_with_append(target, patch, &mut path, append);
-    }
+pub fn merge_patch(target: &mut Value, patch: &Value, append: &[String], caps: &AppendCaps) {
+    wire::merge_value(target, patch, append, caps);
 }
 
-fn merge_plain(target: &mut Value, patch: &Value) {
-    match (target, patch) {
-        (Value::Object(t), Value::Object(p)) => {
-            for (k, pv) in p {
-                match t.get_mut(k) {
-                    Some(tv) => merge_plain(tv, pv),
-                    None => {
-                        t.insert(k.clone(), pv.clone());
-                    }
+/// The append caps a `subscribed` frame announces, from its `append_caps`
+/// (`{"last_trades": 20}`) and `append_default_cap` (`100`) fields; a path without a cap keeps
+/// [`DEFAULT_APPEND_CAP`] items when the server announces no default. Entries that are not
+/// unsigned integers are skipped with a warning.
+///
+/// ```
+/// use serde_json::json;
+/// let caps = hyperstack_sdk::store::announced_caps(Some(&json!({"last_trades": 20})), None);
+/// assert_eq!((caps.cap("last_trades"), caps.cap("other")), (20, 100));
+/// ```
+pub fn announced_caps(caps: Option<&Value>, default: Option<&Value>) -> AppendCaps {
+    let as_cap = |v: &Value| v.as_u64().map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+    let default = match default {
+        None => DEFAULT_APPEND_CAP,
+        Some(v) => as_cap(v).unwrap_or_else(|| {
+            tracing::warn!(value = %v, "ignoring a malformed `append_default_cap`");
+            DEFAULT_APPEND_CAP
+        }),
+    };
+    let mut out = AppendCaps::new(default);
+    match caps {
+        None => {}
+        Some(Value::Object(paths)) => {
+            for (path, v) in paths {
+                match as_cap(v) {
+                    Some(cap) => out.set(path.clone(), cap),
+                    None => tracing::warn!(%path, value = %v, "ignoring a malformed append cap"),
                 }
             }
         }
-        (t, p) => *t = p.clone(),
+        Some(other) => tracing::warn!(value = %other, "ignoring malformed `append_caps`"),
     }
-}
-
-fn merge_with_append(target: &mut Value, patch: &Value, path: &mut String, append: &[String]) {
-    match (target, patch) {
-        (Value::Object(t), Value::Object(p)) => {
-            for (k, pv) in p {
-                let len = path.len();
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(k);
-                match t.get_mut(k) {
-                    Some(tv) => {
-                        let appended = match (&mut *tv, pv) {
-                            (Value::Array(items), Value::Array(new)) if is_append(path, append) => {
-                                items.extend(new.iter().cloned());
-                                true
-                            }
-                            _ => false,
-                        };
-                        if !appended {
-                            merge_with_append(tv, pv, path, append);
-                        }
-                    }
-                    None => {
-                        t.insert(k.clone(), pv.clone());
-                    }
-                }
-                path.truncate(len);
-            }
-        }
-        (t, p) => *t = p.clone(),
-    }
-}
-
-fn is_append(path: &str, append: &[String]) -> bool {
-    append.iter().any(|a| a == path)
+    out
 }
 
 /// What changed from `old` to `new`, as a patch: keys whose values differ (nested objects
@@ -151,15 +138,17 @@ mod tests {
 
     #[test]
     fn nested_append_and_null() {
-        let mut e = json!({"s": {"h": [1], "x": 1}, "arr": [1, 2], "n": 1});
+        let mut e = json!({"s": {"h": [1], "x": 1}, "arr": [1, 2], "n": 1, "t": [1]});
         merge_patch(
             &mut e,
-            &json!({"s": {"h": [2]}, "arr": [9], "n": null, "new": {"k": 1}}),
-            &["s.h".to_string()],
+            &json!({"s": {"h": [2]}, "arr": [9], "n": null, "new": {"k": 1}, "t": {"v": 2}}),
+            &["s.h".to_string(), "t".to_string()],
+            &AppendCaps::default(),
         );
         assert_eq!(
             e,
-            json!({"s": {"h": [1, 2], "x": 1}, "arr": [9], "n": null, "new": {"k": 1}})
+            json!({"s": {"h": [1, 2], "x": 1}, "arr": [9], "n": null, "new": {"k": 1},
+                   "t": [1, {"v": 2}]})
         );
     }
 

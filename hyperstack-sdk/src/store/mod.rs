@@ -1,5 +1,12 @@
 //! The merged copy of one subscribed view: entities as JSON, snapshot batches buffered until
-//! `complete`, patches merged, deletes applied, and reconciliation after a full re-snapshot.
+//! `complete`, patches merged (with the view's append caps), deletes applied, reconciliation
+//! after a full re-snapshot, and the resume cursor (`seq` and epoch).
+//!
+//! The cursor always describes what the held entities reflect: a snapshot's `seq` and epoch
+//! are committed only when its last batch arrives, and a `subscribed` answer that does not
+//! resume (`resumed: false`, or another epoch: a restarted server) clears it, so a connection
+//! lost in the middle of a snapshot asks for a full snapshot again rather than resuming past
+//! frames that were never applied, and an append view delivers every frame of a new server run.
 //!
 //! The connection keeps one [`ViewStore`] per subscription and shares it among every stream of
 //! that view. It is public for tools and benchmarks; applications use the typed streams.
@@ -14,6 +21,7 @@
 //! assert!(matches!(changes.as_deref(), Some([Change::Upsert { .. }])));
 //! store.patch("a", json!({"n": 2}), &[], Some(2), false);
 //! assert_eq!(store.get("a"), Some(&json!({"n": 2})));
+//! assert_eq!(store.resume_cursor(), Some((2, None)));
 //! ```
 
 mod merge;
@@ -22,9 +30,10 @@ mod sort;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use hyperstack_spec::wire::AppendCaps;
 use serde_json::Value;
 
-pub use merge::{diff, has_path, merge_patch, SEQ_FIELD};
+pub use merge::{announced_caps, diff, has_path, merge_patch, SEQ_FIELD};
 pub use sort::SortSpec;
 
 /// One change of a view, as delivered to the streams sharing it.
@@ -72,19 +81,36 @@ impl Change {
     }
 }
 
-/// Snapshot rows received so far, waiting for the batch marked `complete`.
-#[derive(Debug, Default)]
+/// Snapshot rows received so far, waiting for the batch marked `complete`, with the cursor
+/// the snapshot brings (committed with it).
+#[derive(Debug)]
 struct SnapshotBuffer {
     rows: Vec<(String, Value)>,
+    seq: Option<u64>,
+    epoch: Option<String>,
+}
+
+impl SnapshotBuffer {
+    fn new(epoch: Option<String>) -> SnapshotBuffer {
+        SnapshotBuffer {
+            rows: Vec::new(),
+            seq: None,
+            epoch,
+        }
+    }
 }
 
 /// The merged entities of one subscribed view.
 #[derive(Debug, Default)]
 pub struct ViewStore {
     entities: HashMap<String, Arc<Value>>,
+    /// The `seq` of the last frame the entities reflect (the resume cursor).
     seq: Option<u64>,
+    /// The server run `seq` belongs to.
+    epoch: Option<String>,
     snapshot: Option<SnapshotBuffer>,
     ready: bool,
+    caps: AppendCaps,
 }
 
 impl ViewStore {
@@ -104,9 +130,52 @@ impl ViewStore {
         self.ready = true;
     }
 
-    /// The highest `seq` applied (the resume cursor).
+    /// The highest `seq` the entities reflect (the resume cursor; a snapshot being received
+    /// does not count until it completes).
     pub fn seq(&self) -> Option<u64> {
         self.seq
+    }
+
+    /// The server run (epoch) the cursor belongs to.
+    pub fn epoch(&self) -> Option<&str> {
+        self.epoch.as_deref()
+    }
+
+    /// Where to resume after a lost connection (`after` and `epoch` of the next subscribe):
+    /// only when the store is complete and has a cursor.
+    pub fn resume_cursor(&self) -> Option<(u64, Option<&str>)> {
+        match (self.ready, &self.snapshot, self.seq) {
+            (true, None, Some(seq)) => Some((seq, self.epoch.as_deref())),
+            _ => None,
+        }
+    }
+
+    /// Applies the server's `subscribed` answer. A resume of the same server run keeps the
+    /// cursor; anything else clears it (the server will not replay the frames it covered, or
+    /// the server restarted and counts `seq` anew). Then the store is ready at once for a
+    /// resume or an append view (no snapshot), or buffers the snapshot that follows, whose
+    /// `seq` and `epoch` are committed when it completes.
+    pub fn subscribed(&mut self, epoch: Option<String>, resumed: bool, append_mode: bool) {
+        if !resumed || epoch != self.epoch {
+            self.seq = None;
+        }
+        if resumed || append_mode {
+            self.epoch = epoch;
+            self.set_ready();
+        } else {
+            self.snapshot = Some(SnapshotBuffer::new(epoch));
+        }
+    }
+
+    /// The caps of append paths used by [`ViewStore::patch`] (announced by the server in
+    /// `subscribed`; [`AppendCaps::default`] until then).
+    pub fn set_append_caps(&mut self, caps: AppendCaps) {
+        self.caps = caps;
+    }
+
+    /// The caps of append paths.
+    pub fn append_caps(&self) -> &AppendCaps {
+        &self.caps
     }
 
     /// Number of entities held.
@@ -132,16 +201,16 @@ impl ViewStore {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         match sort {
-            Some(s) => rows.sort_by(|a, b| s.compare(&a.1, &b.1).then_with(|| a.0.cmp(&b.0))),
+            Some(s) => rows.sort_by(|a, b| s.compare_rows((&a.0, &a.1), (&b.0, &b.1))),
             None => rows.sort_by(|a, b| a.0.cmp(&b.0)),
         }
         rows
     }
 
-    /// Starts buffering a snapshot (after `subscribed` with `resumed: false`). Entities held so
-    /// far stay visible until the snapshot completes.
+    /// Starts buffering a snapshot ([`ViewStore::subscribed`] does, for `resumed: false`).
+    /// Entities held so far, and the cursor, stay as they are until the snapshot completes.
     pub fn begin_snapshot(&mut self) {
-        self.snapshot = Some(SnapshotBuffer::default());
+        self.snapshot = Some(SnapshotBuffer::new(self.epoch.clone()));
     }
 
     /// Whether a snapshot is being received.
@@ -149,31 +218,38 @@ impl ViewStore {
         self.snapshot.is_some()
     }
 
-    /// Drops a partly received snapshot (the connection was lost in the middle of it).
+    /// Drops a partly received snapshot (the connection was lost in the middle of it); the
+    /// cursor is left as it was before the snapshot.
     pub fn abort_snapshot(&mut self) {
         self.snapshot = None;
     }
 
-    /// Adds a snapshot batch. On the `complete` batch the snapshot replaces the held entities
-    /// and the changes are returned: every row as an [`Change::Upsert`] the first time;
-    /// after that (a re-snapshot when resuming was not possible), only the differences —
-    /// keys gone as deletes, changed entities as patches, new ones as upserts, unchanged ones
-    /// nothing.
+    /// Adds a snapshot batch. On the `complete` batch the snapshot replaces the held entities,
+    /// its `seq` (the last batch's that has one) and epoch become the cursor, and the changes
+    /// are returned: every row as an [`Change::Upsert`] the first time; after that (a
+    /// re-snapshot when resuming was not possible), only the differences — keys gone as
+    /// deletes, changed entities as patches, new ones as upserts, unchanged ones nothing.
     pub fn snapshot_batch(
         &mut self,
         rows: Vec<(String, Value)>,
         complete: bool,
         seq: Option<u64>,
     ) -> Option<Vec<Change>> {
-        let buffer = self.snapshot.get_or_insert_with(SnapshotBuffer::default);
+        let epoch = &self.epoch;
+        let buffer = self
+            .snapshot
+            .get_or_insert_with(|| SnapshotBuffer::new(epoch.clone()));
         buffer.rows.extend(rows);
-        if let Some(seq) = seq {
-            self.seq = Some(seq);
+        if seq.is_some() {
+            buffer.seq = seq;
         }
         if !complete {
             return None;
         }
-        let rows = self.snapshot.take().map(|b| b.rows).unwrap_or_default();
+        let buffer = self.snapshot.take()?;
+        self.seq = buffer.seq;
+        self.epoch = buffer.epoch;
+        let rows = buffer.rows;
         let reconcile = self.ready;
         self.ready = true;
         let mut old = std::mem::take(&mut self.entities);
@@ -209,15 +285,16 @@ impl ViewStore {
         Some(changes)
     }
 
-    /// Whether a frame with this `seq` was already applied (replays are skipped).
+    /// Whether a frame with this `seq` was already applied (replays are skipped); otherwise
+    /// it becomes the cursor (not while a snapshot is buffered: its completion sets it).
     fn seen(&mut self, seq: Option<u64>) -> bool {
         match (seq, self.seq) {
             (Some(s), Some(cur)) if s <= cur => true,
-            (Some(s), _) => {
+            (Some(s), _) if self.snapshot.is_none() => {
                 self.seq = Some(s);
                 false
             }
-            (None, _) => false,
+            _ => false,
         }
     }
 
@@ -235,8 +312,9 @@ impl ViewStore {
         })
     }
 
-    /// Merges a `patch` (see [`merge_patch`]). `keep_before` keeps a copy of the entity before
-    /// the patch in the change (rich streams need it). `None` when already applied.
+    /// Merges a `patch` (see [`merge_patch`]; append paths keep the store's
+    /// [`ViewStore::append_caps`]). `keep_before` keeps a copy of the entity before the patch in
+    /// the change (rich streams need it). `None` when already applied.
     pub fn patch(
         &mut self,
         key: &str,
@@ -251,12 +329,12 @@ impl ViewStore {
         let (before, after) = match self.entities.get_mut(key) {
             Some(entry) => {
                 let before = keep_before.then(|| entry.clone());
-                merge_patch(Arc::make_mut(entry), &patch, append);
+                merge_patch(Arc::make_mut(entry), &patch, append, &self.caps);
                 (before, entry.clone())
             }
             None => {
                 let mut fresh = Value::Object(serde_json::Map::new());
-                merge_patch(&mut fresh, &patch, append);
+                merge_patch(&mut fresh, &patch, append, &self.caps);
                 let fresh = Arc::new(fresh);
                 self.entities.insert(key.to_string(), fresh.clone());
                 (None, fresh)
@@ -332,6 +410,83 @@ mod tests {
                 ("c".to_string(), "delete")
             ]
         );
+    }
+
+    #[test]
+    fn the_cursor_is_committed_only_with_its_snapshot() {
+        let mut s = ViewStore::new();
+        s.subscribed(Some("e1".into()), false, false);
+        assert_eq!(s.resume_cursor(), None, "nothing applied yet");
+        s.snapshot_batch(vec![("a".into(), json!({"n": 1}))], false, Some(10));
+        assert_eq!((s.seq(), s.resume_cursor()), (None, None));
+        s.snapshot_batch(vec![("b".into(), json!({"n": 1}))], true, Some(10));
+        assert_eq!(s.resume_cursor(), Some((10, Some("e1"))));
+        assert!(s
+            .patch("a", json!({"n": 2}), &[], Some(11), false)
+            .is_some());
+        assert_eq!(s.resume_cursor(), Some((11, Some("e1"))));
+
+        // A re-snapshot of the same run (the log no longer covered the cursor), cut short:
+        // the store holds what frame 11 left, so it must not resume after the new snapshot's
+        // seq, nor after 11 (the server said it cannot replay from there).
+        s.subscribed(Some("e1".into()), false, false);
+        s.snapshot_batch(vec![("a".into(), json!({"n": 3}))], false, Some(50));
+        s.abort_snapshot();
+        assert_eq!((s.seq(), s.resume_cursor()), (None, None));
+        assert_eq!(s.get("a"), Some(&json!({"n": 2})), "old rows stay visible");
+
+        // The next snapshot completes: its cursor and epoch are committed.
+        s.subscribed(Some("e2".into()), false, false);
+        let changes = s
+            .snapshot_batch(vec![("a".into(), json!({"n": 3}))], true, Some(52))
+            .expect("complete");
+        assert_eq!(changes.len(), 2, "a patched, b deleted");
+        assert_eq!(s.resume_cursor(), Some((52, Some("e2"))));
+
+        // A snapshot begun by hand and aborted leaves the cursor as it was.
+        s.begin_snapshot();
+        s.snapshot_batch(vec![], false, Some(70));
+        assert_eq!(s.resume_cursor(), None, "not while a snapshot is buffered");
+        s.abort_snapshot();
+        assert_eq!(s.resume_cursor(), Some((52, Some("e2"))));
+    }
+
+    #[test]
+    fn a_resume_keeps_the_cursor_a_new_epoch_clears_it() {
+        let mut s = ViewStore::new();
+        s.subscribed(Some("e1".into()), false, true);
+        assert!(s.is_ready(), "append views have no snapshot");
+        for seq in 1..=30 {
+            assert!(s.upsert("k", json!({ "n": seq }), Some(seq)).is_some());
+        }
+        s.subscribed(Some("e1".into()), true, true);
+        assert!(
+            s.upsert("k", json!({}), Some(30)).is_none(),
+            "replay skipped"
+        );
+        assert_eq!(s.resume_cursor(), Some((30, Some("e1"))));
+        // The server restarted: its counter starts again, every frame is new.
+        s.subscribed(Some("e2".into()), false, true);
+        assert_eq!(s.resume_cursor(), None);
+        for seq in 1..=3 {
+            assert!(s.upsert("k", json!({ "n": seq }), Some(seq)).is_some());
+        }
+        assert_eq!(s.resume_cursor(), Some((3, Some("e2"))));
+        // `resumed` with another epoch than the cursor's (never sent by a correct server)
+        // is not trusted either.
+        s.subscribed(Some("e3".into()), true, true);
+        assert_eq!(s.seq(), None);
+    }
+
+    #[test]
+    fn patches_keep_the_announced_caps() {
+        let mut s = ViewStore::new();
+        s.set_append_caps(AppendCaps::new(3).with_path("t", 2));
+        let append = ["t".to_string(), "u".to_string()];
+        for i in 0..10 {
+            s.patch("k", json!({"t": [i], "u": [i]}), &append, None, false);
+        }
+        assert_eq!(s.get("k"), Some(&json!({"t": [8, 9], "u": [7, 8, 9]})));
     }
 
     #[test]

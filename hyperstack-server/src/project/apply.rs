@@ -7,7 +7,8 @@ use serde_json::{Map, Value};
 
 use super::derived::Delta;
 use super::frame::{self, DataFrame, Emitted, Op};
-use super::store::{merge, value_at};
+use super::store::value_at;
+use hyperstack_spec::wire;
 use super::{EncodedFrame, EntityJson, EntityState, Kind, Published, ViewId, ViewInfo, ViewState};
 use crate::mutation::{Change, Mutation};
 use crate::store::{entity_key, StoreError};
@@ -17,20 +18,19 @@ pub(super) fn apply_change(
     entity: &mut EntityState,
     out: &mut Publisher<'_>,
     m: &Mutation,
-    max_array_length: usize,
 ) -> Result<(), StoreError> {
     let store_key = entity_key(entity.index, &m.key);
     match &m.change {
         Change::Patch { data, append } => {
             let existed = match entity.store.get_mut(&store_key)? {
                 Some(EntityJson(obj)) => {
-                    merge(obj, data, append, max_array_length);
+                    wire::merge(obj, data, append, &entity.caps);
                     set_seq(obj, m.seq.as_deref());
                     true
                 }
                 None => {
                     let mut obj = Map::new();
-                    merge(&mut obj, data, append, max_array_length);
+                    wire::merge(&mut obj, data, append, &entity.caps);
                     set_seq(&mut obj, m.seq.as_deref());
                     entity.store.insert(&store_key, EntityJson(obj));
                     false

@@ -4,7 +4,6 @@
 //! first `limit` entries. One mutation moves at most one entity, so the window changes by at
 //! most one entity besides the mutated one, found in O(limit + log n).
 
-use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -15,108 +14,11 @@ use serde_json::{Map, Value};
 
 use super::store::value_at;
 
-/// A sortable value. Numbers (JSON numbers and strings of decimal digits) compare by value,
-/// exactly, across integers and floats; then strings; then booleans.
-#[derive(Debug, Clone)]
-pub(crate) enum SortValue {
-    /// An integer (or a digit string that fits in i128).
-    Int(i128),
-    /// A float (never NaN).
-    Float(f64),
-    /// A non-numeric string.
-    Str(String),
-    /// A boolean.
-    Bool(bool),
-}
-
-impl SortValue {
-    /// The sort value of a JSON value; `None` (sorted last) for null, arrays and objects.
-    pub fn from_json(v: &Value) -> Option<SortValue> {
-        match v {
-            Value::Number(n) => match (n.as_i64(), n.as_u64()) {
-                (Some(i), _) => Some(SortValue::Int(i128::from(i))),
-                (None, Some(u)) => Some(SortValue::Int(i128::from(u))),
-                _ => n.as_f64().filter(|f| !f.is_nan()).map(SortValue::Float),
-            },
-            Value::String(s) => Some(parse_digits(s).unwrap_or_else(|| SortValue::Str(s.clone()))),
-            Value::Bool(b) => Some(SortValue::Bool(*b)),
-            Value::Null | Value::Array(_) | Value::Object(_) => None,
-        }
-    }
-
-    fn class(&self) -> u8 {
-        match self {
-            SortValue::Int(_) | SortValue::Float(_) => 0,
-            SortValue::Str(_) => 1,
-            SortValue::Bool(_) => 2,
-        }
-    }
-}
-
-/// `-?[0-9]+` as a number (an integer, or a float beyond i128).
-fn parse_digits(s: &str) -> Option<SortValue> {
-    let digits = s.strip_prefix('-').unwrap_or(s);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    match s.parse::<i128>() {
-        Ok(i) => Some(SortValue::Int(i)),
-        Err(_) => s.parse::<f64>().ok().map(SortValue::Float),
-    }
-}
-
-/// Exact comparison of an integer with a (non-NaN) float.
-fn cmp_int_float(i: i128, f: f64) -> Ordering {
-    const TWO_127: f64 = 170_141_183_460_469_231_731_687_303_715_884_105_728.0;
-    if f >= TWO_127 {
-        return Ordering::Less;
-    }
-    if f < -TWO_127 {
-        return Ordering::Greater;
-    }
-    let t = f.trunc();
-    // In range: `t` is an integer that i128 holds exactly.
-    i.cmp(&(t as i128))
-        .then_with(|| 0.0f64.partial_cmp(&(f - t)).unwrap_or(Ordering::Equal))
-}
-
-impl Ord for SortValue {
-    fn cmp(&self, other: &Self) -> Ordering {
-        use SortValue::*;
-        match (self, other) {
-            (Int(a), Int(b)) => a.cmp(b),
-            (Float(a), Float(b)) => a.partial_cmp(b).unwrap_or(Ordering::Equal),
-            (Int(a), Float(b)) => cmp_int_float(*a, *b),
-            (Float(a), Int(b)) => cmp_int_float(*b, *a).reverse(),
-            (Str(a), Str(b)) => a.cmp(b),
-            (Bool(a), Bool(b)) => a.cmp(b),
-            _ => self.class().cmp(&other.class()),
-        }
-    }
-}
-
-impl PartialOrd for SortValue {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for SortValue {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for SortValue {}
-
-/// Position of an entity in a view: by value in the view's direction, missing values last in
-/// both directions (one view uses only one of `Asc`/`Desc`). Ties are broken by the key.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Rank {
-    Asc(SortValue),
-    Desc(Reverse<SortValue>),
-    Last,
-}
+/// The view order (exact numbers, then strings, then booleans; missing values last in both
+/// directions) is the wire's: the SDK orders a view's rows with the same rules.
+pub(crate) use hyperstack_spec::wire::Rank;
+#[cfg(test)]
+pub(crate) use hyperstack_spec::wire::SortValue;
 
 /// How a mutation changed a derived view.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -250,14 +152,9 @@ impl Derived {
                 return None;
             }
         }
-        let Some((path, order)) = &self.sort else {
-            return Some(Rank::Last);
-        };
-        let value = value_at(entity, path).and_then(SortValue::from_json);
-        Some(match (value, order) {
-            (None, _) => Rank::Last,
-            (Some(v), SortOrder::Asc) => Rank::Asc(v),
-            (Some(v), SortOrder::Desc) => Rank::Desc(Reverse(v)),
+        Some(match &self.sort {
+            Some((path, order)) => Rank::new(value_at(entity, path), *order),
+            None => Rank::last(),
         })
     }
 }

@@ -3,7 +3,7 @@
 //! Every frame is serialized to JSON once; payloads of [`GZIP_THRESHOLD`] bytes or more are
 //! gzip-compressed and sent as binary WebSocket messages, smaller ones as text.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::io::{Read, Write};
 use std::sync::Arc;
 
@@ -197,7 +197,7 @@ pub(crate) struct SortJson<'a> {
     pub order: SortOrder,
 }
 
-/// `{"op":"subscribed","view","mode","sort","resumed","epoch"}`.
+/// `{"op":"subscribed","view","mode","sort","resumed","epoch","append_caps","append_default_cap"}`.
 #[derive(Serialize)]
 pub(crate) struct SubscribedFrame<'a> {
     pub op: &'static str,
@@ -208,6 +208,12 @@ pub(crate) struct SubscribedFrame<'a> {
     pub resumed: bool,
     /// Identifies this server run: `seq` cursors are only valid within one epoch.
     pub epoch: &'a str,
+    /// How many items each append path of the entity keeps (`{"last_trades": 20}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub append_caps: Option<&'a BTreeMap<String, usize>>,
+    /// How many items an append path without a cap of its own keeps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub append_default_cap: Option<usize>,
 }
 
 #[cfg(test)]

@@ -43,6 +43,7 @@ pub use hyperstack_spec::SortOrder;
 pub use snapshot::SnapshotError;
 pub(crate) use snapshot::SnapshotJob;
 
+use hyperstack_spec::wire::AppendCaps;
 use hyperstack_spec::{Stack, ViewKind};
 use serde_json::{Map, Value};
 
@@ -137,6 +138,8 @@ struct EntityState {
     store: HotTable<EntityJson>,
     hidden: Arc<HashSet<String>>,
     views: Vec<ViewId>,
+    /// How many items each append path keeps (announced in `subscribed` frames).
+    caps: AppendCaps,
 }
 
 /// Turns mutations into frames per view and serves snapshots and resumes.
@@ -147,7 +150,6 @@ pub struct Projector {
     entity_index: HashMap<String, usize>,
     by_name: HashMap<String, ViewId>,
     cache: EntityCacheConfig,
-    max_array_length: usize,
     epoch: String,
     store: Store,
     stats: Arc<HotStats>,
@@ -196,13 +198,21 @@ impl Projector {
             entity_index: HashMap::new(),
             by_name: HashMap::new(),
             cache,
-            max_array_length: table.max_array_length,
             epoch,
             store: store.clone(),
             stats: stats.clone(),
         };
         for (ei, entity) in stack.entities.iter().enumerate() {
             let index = u16::try_from(ei).unwrap_or(u16::MAX);
+            let hidden: HashSet<String> = entity
+                .fields
+                .iter()
+                .filter(|f| !f.emit)
+                .map(|f| f.name.clone())
+                .collect();
+            let caps = AppendCaps::for_entity(entity, table.max_array_length);
+            let mut announced = caps.clone();
+            announced.retain_fields(|field| !hidden.contains(field));
             let mut views = Vec::new();
             for view in &entity.views {
                 let id = p.infos.len();
@@ -229,8 +239,9 @@ impl Projector {
                     sort,
                     keyed: matches!(kind, Kind::State),
                 };
-                let subscribed = [false, true]
-                    .map(|resumed| Arc::new(subscribed_frame(&info, resumed, &p.epoch)));
+                let subscribed = [false, true].map(|resumed| {
+                    Arc::new(subscribed_frame(&info, resumed, &p.epoch, &announced))
+                });
                 p.by_name.insert(info.full_name.clone(), id);
                 p.infos.push(info);
                 p.views.push(ViewState {
@@ -242,18 +253,13 @@ impl Projector {
                 });
                 views.push(id);
             }
-            let hidden = entity
-                .fields
-                .iter()
-                .filter(|f| !f.emit)
-                .map(|f| f.name.clone())
-                .collect();
             p.entity_index.insert(entity.name.clone(), p.entities.len());
             p.entities.push(EntityState {
                 index,
                 store: HotTable::new(store.entities.clone(), table.max_entries, stats.clone()),
                 hidden: Arc::new(hidden),
                 views,
+                caps,
             });
         }
         persist::restore(&mut p)?;
@@ -293,6 +299,8 @@ impl Projector {
                 sort: None,
                 resumed,
                 epoch: &self.epoch,
+                append_caps: None,
+                append_default_cap: None,
             })),
         }
     }
@@ -315,11 +323,10 @@ impl Projector {
             infos,
             views,
             entities,
-            max_array_length,
             ..
         } = self;
         let mut out = Publisher::new(infos, views);
-        apply::apply_change(&mut entities[ei], &mut out, m, *max_array_length)?;
+        apply::apply_change(&mut entities[ei], &mut out, m)?;
         Ok(out.into_frames())
     }
 
@@ -433,7 +440,12 @@ impl Projector {
     }
 }
 
-fn subscribed_frame(info: &ViewInfo, resumed: bool, epoch: &str) -> EncodedFrame {
+fn subscribed_frame(
+    info: &ViewInfo,
+    resumed: bool,
+    epoch: &str,
+    caps: &AppendCaps,
+) -> EncodedFrame {
     EncodedFrame::encode(&SubscribedFrame {
         op: "subscribed",
         view: &info.full_name,
@@ -444,5 +456,7 @@ fn subscribed_frame(info: &ViewInfo, resumed: bool, epoch: &str) -> EncodedFrame
         }),
         resumed,
         epoch,
+        append_caps: Some(caps.paths()),
+        append_default_cap: Some(caps.default_cap()),
     })
 }

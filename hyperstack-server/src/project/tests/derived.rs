@@ -162,7 +162,8 @@ fn replay(frames: &[Value]) -> std::collections::BTreeMap<String, Map<String, Va
             }
             Some("patch") => {
                 let row = rows.get_mut(&key).expect("patch of a held row");
-                super::super::store::merge(row, &obj(f["data"].clone()), &[], usize::MAX);
+                let caps = hyperstack_spec::wire::AppendCaps::default();
+                hyperstack_spec::wire::merge(row, &obj(f["data"].clone()), &[] as &[&str], &caps);
             }
             Some("delete") => {
                 rows.remove(&key).expect("delete of a held row");

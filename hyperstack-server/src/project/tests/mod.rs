@@ -145,7 +145,7 @@ fn subscribed_frames() {
         trending,
         json!({"op": "subscribed", "view": "Token/trending", "mode": "list",
                "sort": {"field": ["volume_sol"], "order": "desc"}, "resumed": false,
-               "epoch": epoch})
+               "epoch": epoch, "append_caps": {"last_trades": 20}, "append_default_cap": 100})
     );
     let state = p
         .subscribed_frame(id(&p, "Token/state"), true)
@@ -154,7 +154,7 @@ fn subscribed_frames() {
     assert_eq!(
         state,
         json!({"op": "subscribed", "view": "Token/state", "mode": "state", "resumed": true,
-               "epoch": epoch})
+               "epoch": epoch, "append_caps": {"last_trades": 20}, "append_default_cap": 100})
     );
     assert_ne!(projector().epoch(), epoch, "each run has its own epoch");
     let nested = small(3, 10);

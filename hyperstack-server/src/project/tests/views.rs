@@ -40,6 +40,27 @@ fn first_seen_upsert_then_patch() {
 }
 
 #[test]
+fn append_fields_keep_the_cap_of_the_spec() {
+    // pump: `last_trades = { append = …, cap = 20 }`, under a `max_array_length` of 100;
+    // `extra` is not declared: the default (`max_array_length`) applies.
+    let mut p = projector();
+    let list = id(&p, "Token/list");
+    for i in 0..150 {
+        apply(
+            &mut p,
+            patch("t", json!({"last_trades": [i], "extra": [i]}))
+                .with_append(&["last_trades", "extra"]),
+        );
+    }
+    let snap = json_frames(&p.snapshot(list, None, 0, None));
+    let row = &snap[0]["data"][0]["data"];
+    let expected: Vec<u64> = (130..150).collect();
+    assert_eq!(row["last_trades"], json!(expected));
+    let extra = row["extra"].as_array().expect("array");
+    assert_eq!((extra.len(), &extra[0]), (100, &json!(50)));
+}
+
+#[test]
 fn append_paths_are_sent_with_the_appended_items() {
     let mut p = projector();
     let list = id(&p, "Token/list");
