@@ -37,9 +37,9 @@ struct RunArgs {
     /// Measured clients.
     #[arg(long)]
     clients: Option<usize>,
-    /// View to subscribe to.
+    /// View(s) to subscribe to; repeat for several (client `i` takes the `i % n`-th).
     #[arg(long, value_enum)]
-    view: Option<ViewChoice>,
+    view: Vec<ViewChoice>,
     /// Curves the updates rotate over.
     #[arg(long)]
     keys: Option<u64>,
@@ -85,8 +85,8 @@ impl RunArgs {
         if let Some(v) = self.clients {
             c.clients = v.max(1);
         }
-        if let Some(v) = self.view {
-            c.view = v;
+        if !self.view.is_empty() {
+            c.views.clone_from(&self.view);
         }
         if let Some(v) = self.keys {
             c.keys = v.max(1);
