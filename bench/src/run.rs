@@ -27,6 +27,12 @@ const SLOW_CLIENT_MSS: u32 = 536;
 /// Runs `config`; with `baseline`, first the same run without the slow client.
 pub async fn run(config: &Config) -> anyhow::Result<Report> {
     if config.slow_client && config.baseline {
+        if let Target::External { .. } = config.target {
+            return Err(anyhow!(
+                "a baseline run needs a fresh server: against an external server, run \
+                 `--baseline-only` and `--no-baseline` separately, each on a new server"
+            ));
+        }
         let mut base = config.clone();
         base.slow_client = false;
         let b = run_once(&base).await.context("baseline run")?;
