@@ -126,12 +126,13 @@ impl Order {
         true
     }
 
-    /// The id everything up to which this client has seen (or, for [`Expect::Key`], need not
-    /// see), given the live phase started at `from_id`: a count for all keys, the last id of
-    /// its own key plus the ids of the others up to its next one.
-    pub fn caught_up(&self, expect: Expect, from_id: u64) -> u64 {
+    /// How far this client has got, as an update id: the largest id seen, or for
+    /// [`Expect::Key`] the last id of its key plus the ids of other keys up to its next one.
+    /// Updates a server drops do not hold it back (the closed loop paces on it); the drain
+    /// waits on [`Order::unique`] instead.
+    pub fn reached(&self, expect: Expect) -> u64 {
         match expect {
-            Expect::All => from_id - 1 + self.unique,
+            Expect::All => self.max,
             Expect::Key { k, keys } => self.last.get(&k).map_or(0, |&last| last + keys.max(1) - 1),
         }
     }
@@ -308,8 +309,10 @@ pub struct Live {
     pub from_id: u64,
     /// Curves the updates rotate over.
     pub keys: u64,
-    /// Per tracked client: the id it has seen everything up to.
+    /// Per tracked client: how far it has got ([`Order::reached`]).
     pub progress: Arc<Vec<AtomicU64>>,
+    /// Per tracked client: distinct updates seen in order within their key.
+    pub seen: Arc<Vec<AtomicU64>>,
 }
 
 /// One live client: what it expects and what it recorded.
@@ -351,10 +354,10 @@ impl Recorder<'_> {
         }
         if self.r.order.record(id) {
             if let Some(p) = self.live.progress.get(self.index) {
-                p.store(
-                    self.r.order.caught_up(self.expect, self.live.from_id),
-                    Ordering::Release,
-                );
+                p.store(self.r.order.reached(self.expect), Ordering::Release);
+            }
+            if let Some(n) = self.live.seen.get(self.index) {
+                n.store(self.r.order.unique, Ordering::Release);
             }
         }
         Ok(())
@@ -456,8 +459,11 @@ mod tests {
         assert!(!o.record(3), "a repeat of key 0");
         assert!(!o.record(1), "older than key 0's last");
         assert_eq!((o.unique, o.out_of_order), (6, 2));
-        assert_eq!(o.caught_up(Expect::All, 1), 6);
-        assert_eq!(o.caught_up(Expect::Key { k: 1, keys: 2 }, 1), 7);
+        assert_eq!(o.reached(Expect::All), 6);
+        assert_eq!(o.reached(Expect::Key { k: 1, keys: 2 }), 7);
+        let mut lossy = Order::new(2);
+        lossy.record(4);
+        assert_eq!((lossy.reached(Expect::All), lossy.unique), (4, 1));
     }
 
     #[test]

@@ -54,6 +54,9 @@ pub struct Report {
     pub frames: u64,
     /// Frames per second over the window.
     pub frames_per_s: f64,
+    /// Distinct updates delivered in order within their key, per second over the window (frames
+    /// without the repeats and the out-of-order ones).
+    pub in_order_per_s: f64,
     /// Message bytes per second over the window (as received: gzip'd frames compressed).
     pub bytes_per_s: f64,
     /// Receive time − feeder send time of the matching update.
@@ -143,6 +146,10 @@ impl Report {
         );
         row("frames", self.frames.to_string());
         row("delivered", format!("{:.0} frames/s", self.frames_per_s));
+        row(
+            "delivered in order",
+            format!("{:.0} updates/s", self.in_order_per_s),
+        );
         row(
             "delivered bytes",
             format!("{:.1} MB/s", self.bytes_per_s / 1e6),

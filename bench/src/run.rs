@@ -91,20 +91,25 @@ async fn feed(
     last
 }
 
-/// Waits until every tracked client has seen everything up to `last` (or stalls).
-async fn drain(progress: &[AtomicU64], last: u64) {
-    let mut seen = 0u64;
+/// Waits until every tracked client has seen the updates it expects (`seen[i] >=
+/// expected[i]`), or until none has seen anything new for [`STALL`] (a server that dropped
+/// updates).
+async fn drain(seen: &[AtomicU64], expected: &[u64]) {
+    let mut total = 0u64;
     let mut since = Instant::now();
     loop {
-        let (min, sum) = progress.iter().fold((u64::MAX, 0u64), |(m, s), p| {
-            let v = p.load(Ordering::Acquire);
-            (m.min(v), s.wrapping_add(v))
-        });
-        if progress.is_empty() || min >= last {
+        let mut done = true;
+        let mut sum = 0u64;
+        for (s, e) in seen.iter().zip(expected) {
+            let v = s.load(Ordering::Acquire);
+            done &= v >= *e;
+            sum = sum.wrapping_add(v);
+        }
+        if done {
             return;
         }
-        if sum != seen {
-            seen = sum;
+        if sum != total {
+            total = sum;
             since = Instant::now();
         } else if since.elapsed() > STALL {
             return;
@@ -146,6 +151,7 @@ fn updates_of_key(a: u64, b: u64, k: u64, keys: u64) -> u64 {
 /// Creates `preload` entities, confirmed by a probe client on the list view seeing the last.
 async fn preload(feeder: &mut Feeder, url: &str, keys: u64, count: u64) -> anyhow::Result<()> {
     let progress = Arc::new(vec![AtomicU64::new(0)]);
+    let seen = Arc::new(vec![AtomicU64::new(0)]);
     let mut probe = client::connect(url).await?;
     let msg = subscribe_message(ViewChoice::List, None);
     let sub = client::subscribe(&mut probe, &msg, SnapshotWait::MaybeEmpty).await?;
@@ -154,12 +160,13 @@ async fn preload(feeder: &mut Feeder, url: &str, keys: u64, count: u64) -> anyho
         from_id: 1,
         keys,
         progress: progress.clone(),
+        seen: seen.clone(),
     });
     let (stop, stop_rx) = watch::channel(false);
     let task = tokio::spawn(client::run(probe, 0, Expect::All, sub.early, live, stop_rx));
     let far = Instant::now() + Duration::from_secs(600);
     let last = feed(feeder, count, None, 1_024, &progress, far).await;
-    drain(&progress, last).await;
+    drain(&seen, &[last]).await;
     let _ = stop.send(true);
     let r = task.await?;
     if r.order.unique < count {
@@ -274,6 +281,11 @@ async fn run_once(config: &Config) -> anyhow::Result<Report> {
         },
         _ => Expect::All,
     };
+    // Updates client `i` expects when ids up to `last` went out.
+    let expected_of = |i: usize, last: u64| match expect_of(i) {
+        Expect::Key { k, keys } => updates_of_key(from_id, last, k, keys),
+        Expect::All => last + 1 - from_id,
+    };
     let progress: Arc<Vec<AtomicU64>> = Arc::new(
         (0..config.clients)
             .map(|i| {
@@ -285,11 +297,14 @@ async fn run_once(config: &Config) -> anyhow::Result<Report> {
             })
             .collect(),
     );
+    let seen: Arc<Vec<AtomicU64>> =
+        Arc::new((0..config.clients).map(|_| AtomicU64::new(0)).collect());
     let live = Arc::new(Live {
         times: feeder.times.clone(),
         from_id,
         keys,
         progress: progress.clone(),
+        seen: seen.clone(),
     });
     let mut snapshot_rows = Vec::new();
     let mut snapshot_ns = Vec::new();
@@ -335,7 +350,8 @@ async fn run_once(config: &Config) -> anyhow::Result<Report> {
         deadline,
     )
     .await;
-    drain(&progress, last).await;
+    let expected: Vec<u64> = (0..config.clients).map(|i| expected_of(i, last)).collect();
+    drain(&seen, &expected).await;
     let cpu1 = sample(pid).cpu_s;
     let _ = sampler_stop.send(true);
     let _ = sampler.await;
@@ -372,12 +388,10 @@ async fn run_once(config: &Config) -> anyhow::Result<Report> {
             (figures, Histogram::default())
         })
         .collect();
+    let mut in_order = 0;
     for (i, r) in results.iter().enumerate() {
-        let expected = match expect_of(i) {
-            Expect::Key { k, keys } => updates_of_key(from_id, last, k, keys),
-            Expect::All => updates,
-        };
-        let missing = expected.saturating_sub(r.order.unique);
+        let missing = expected[i].saturating_sub(r.order.unique);
+        in_order += r.order.unique;
         hist.merge(&r.hist);
         frames += r.frames;
         bytes += r.bytes;
@@ -429,6 +443,7 @@ async fn run_once(config: &Config) -> anyhow::Result<Report> {
         ingest_updates_per_s: updates as f64 / window_s,
         frames,
         frames_per_s: frames as f64 / window_s,
+        in_order_per_s: in_order as f64 / window_s,
         bytes_per_s: bytes as f64 / window_s,
         latency: Latency::of(&hist),
         lost,

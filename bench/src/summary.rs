@@ -28,6 +28,9 @@ fn figures(preset: &str) -> Vec<Figure> {
     let ooo: Figure = ("out of order (per key)", |v| num(v, "/out_of_order"));
     let cross: Figure = ("reordered across keys", |v| num(v, "/cross_key_reorders"));
     let fps: Figure = ("delivered frames/s", |v| num(v, "/frames_per_s"));
+    let good: Figure = ("… of them new and in order per key, /s", |v| {
+        num(v, "/in_order_per_s")
+    });
     let cpu: Figure = ("server CPU (cores)", |v| num(v, "/cpu_cores"));
     let per_core: Figure = ("frames/s per server core", |v| {
         Some(num(v, "/frames_per_s")? / num(v, "/cpu_cores")?.max(1e-9))
@@ -36,9 +39,9 @@ fn figures(preset: &str) -> Vec<Figure> {
     let p99: Figure = ("latency p99 (ms)", |v| num(v, "/latency/p99_ms"));
     let peak: Figure = ("server RSS peak (MiB)", |v| mib(v, "/rss_peak"));
     match preset {
-        "fanout" => vec![fps, cpu, per_core, p99, peak, lost, ooo, cross],
+        "fanout" => vec![fps, good, cpu, per_core, p99, peak, lost, ooo, cross],
         "latency" => vec![p50, p99, fps, cpu, peak, lost, ooo, cross],
-        "snapshot" => vec![
+        "snapshot" | "snapshot-500" => vec![
             ("snapshot complete p50 (s)", |v| num(v, "/snapshot_s/0")),
             ("snapshot complete max (s)", |v| num(v, "/snapshot_s/2")),
             ("snapshot rows (min)", |v| num(v, "/snapshot_rows_min")),
@@ -73,7 +76,7 @@ fn figures(preset: &str) -> Vec<Figure> {
             lost,
             ooo,
         ],
-        _ => vec![fps, p50, p99, cpu, peak, lost, ooo, cross],
+        _ => vec![fps, good, p50, p99, cpu, peak, lost, ooo, cross],
     }
 }
 
@@ -163,6 +166,7 @@ pub fn summarize(dir: &Path) -> anyhow::Result<String> {
             "fanout",
             "latency",
             "snapshot",
+            "snapshot-500",
             "idle",
             "slow-client-baseline",
             "slow-client",
