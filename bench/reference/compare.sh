@@ -6,7 +6,8 @@
 #
 #   bench/reference/compare.sh <reference-server binary> [OUT]
 #
-# BENCH: the load tool (default target/release/bench); REPS (default 3);
+# BENCH: the load tool (default target/release/bench); REPS (default 3), numbered from
+# FIRST_REP (default 1, to add repetitions to a sitting);
 # PRESETS (default "fanout latency snapshot snapshot-500 idle slow-client-baseline slow-client
 # mixed"; snapshot-500 is the snapshot preset at 500 entities, all the reference's entity cache
 # holds);
@@ -21,6 +22,7 @@ reference="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 out="${2:-bench/results/$(date -u +%Y-%m-%d)}"
 bench="${BENCH:-target/release/bench}"
 reps="${REPS:-3}"
+first="${FIRST_REP:-1}"
 presets="${PRESETS:-fanout latency snapshot snapshot-500 idle slow-client-baseline slow-client mixed}"
 extra="${EXTRA:-}"
 feeder_port="${FEEDER_PORT:-50077}"
@@ -65,7 +67,7 @@ reference() { # preset rep
     wait "$pid" 2> /dev/null || true
 }
 
-for rep in $(seq 1 "$reps"); do
+for rep in $(seq "$first" $((first + reps - 1))); do
     for preset in $presets; do
         if [ $((rep % 2)) = 1 ]; then
             ours "$preset" "$rep"; reference "$preset" "$rep"

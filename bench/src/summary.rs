@@ -185,7 +185,10 @@ pub fn summarize(dir: &Path) -> anyhow::Result<String> {
         let empty = Vec::new();
         let ours = servers.get("ours").unwrap_or(&empty);
         let reference = servers.get("reference").unwrap_or(&empty);
-        for (label, read) in figures(preset) {
+        let load: Figure = ("machine load (1 min) at start", |v| {
+            num(v, "/load_before/0")
+        });
+        for (label, read) in figures(preset).into_iter().chain([load]) {
             let a = stats(ours.iter().filter_map(read).collect());
             let b = stats(reference.iter().filter_map(read).collect());
             let ratio = match (a, b) {
