@@ -2,22 +2,25 @@
 //!
 //! A load tool for any server speaking docs/PROTOCOL.md and ingesting Yellowstone gRPC: a
 //! local Geyser feeder ([`feeder`]) streams pump `BondingCurve` updates, N WebSocket clients
-//! ([`client`]) subscribe to a view and time every frame, and a [`stats::Report`] gives
-//! throughput, latency, losses, connection setup and server RSS/CPU. [`Config::preset`] holds
+//! ([`client`]) subscribe to one or more views and time every frame, and a [`Report`] gives
+//! throughput, latency, per-key order and losses, connection setup, memory per connection and
+//! per subscription, and server RSS/CPU. [`Config::preset`] holds
 //! the named scenarios; [`run::run`] executes one.
 
 #![warn(missing_docs)]
 
 pub mod client;
 pub mod feeder;
+pub mod report;
 pub mod run;
 pub mod stats;
+pub mod summary;
 pub mod target;
 
 use std::time::Duration;
 
+pub use report::Report;
 pub use run::run;
-pub use stats::Report;
 pub use target::Target;
 
 /// The named scenarios.
@@ -25,7 +28,7 @@ pub use target::Target;
 pub enum Preset {
     /// 1,000 clients on one list view, updates as fast as delivery allows.
     Fanout,
-    /// 100 clients, a fixed 10,000 updates/s.
+    /// 100 clients, a fixed 1,000 updates/s on one list view: 100,000 frames/s.
     Latency,
     /// 100,000 entities, then 100 clients subscribing at once.
     Snapshot,
@@ -33,6 +36,9 @@ pub enum Preset {
     Idle,
     /// One client that stops reading while 100 others are measured (and a baseline run).
     SlowClient,
+    /// 200 clients spread over a list, a state, an append and a derived view of 50 entities
+    /// at 1,000 updates/s: several views and modes at once.
+    Mixed,
 }
 
 impl Preset {
@@ -44,6 +50,7 @@ impl Preset {
             Preset::Snapshot => "snapshot",
             Preset::Idle => "idle",
             Preset::SlowClient => "slow-client",
+            Preset::Mixed => "mixed",
         }
     }
 }
@@ -81,8 +88,8 @@ pub struct Config {
     pub name: String,
     /// Measured clients.
     pub clients: usize,
-    /// Their view.
-    pub view: ViewChoice,
+    /// Their views: client `i` subscribes to `views[i % views.len()]`.
+    pub views: Vec<ViewChoice>,
     /// Curves the live updates rotate over.
     pub keys: u64,
     /// Entities created (and confirmed delivered) before the clients subscribe.
@@ -116,7 +123,7 @@ impl Config {
         let mut c = Config {
             name: p.name().to_string(),
             clients: n(100.0, 1.0) as usize,
-            view: ViewChoice::List,
+            views: vec![ViewChoice::List],
             keys: 100,
             preload: 0,
             rate: None,
@@ -137,7 +144,7 @@ impl Config {
                 c.duration = secs(10.0);
             }
             Preset::Latency => {
-                c.rate = Some(10_000.0);
+                c.rate = Some(1_000.0);
                 c.duration = secs(10.0);
             }
             Preset::Snapshot => {
@@ -155,9 +162,24 @@ impl Config {
             }
             Preset::SlowClient => {
                 c.rate = Some(2_000.0);
-                c.duration = secs(15.0);
+                // At least 2 s (4,000 updates), so even a smoke run overflows a server's
+                // per-client queue and socket buffers behind the client that never reads.
+                c.duration = Duration::from_secs_f64((15.0 * scale).max(2.0));
                 c.slow_client = true;
                 c.baseline = true;
+            }
+            Preset::Mixed => {
+                c.clients = n(200.0, 4.0) as usize;
+                c.views = vec![
+                    ViewChoice::List,
+                    ViewChoice::State,
+                    ViewChoice::Append,
+                    ViewChoice::Trending,
+                ];
+                c.keys = 50;
+                c.preload = 50;
+                c.rate = Some(1_000.0);
+                c.duration = secs(10.0);
             }
         }
         c.clients = c.clients.max(1);
@@ -166,10 +188,19 @@ impl Config {
 
     /// Keys actually used (the trending view holds at most 50).
     pub fn effective_keys(&self) -> u64 {
-        match self.view {
-            ViewChoice::Trending => self.keys.clamp(1, 50),
-            _ => self.keys.max(1),
+        if self.views.contains(&ViewChoice::Trending) {
+            self.keys.clamp(1, 50)
+        } else {
+            self.keys.max(1)
         }
+    }
+
+    /// The view of measured client `i`.
+    pub fn view_of(&self, i: usize) -> ViewChoice {
+        self.views
+            .get(i % self.views.len().max(1))
+            .copied()
+            .unwrap_or(ViewChoice::List)
     }
 }
 

@@ -1,5 +1,6 @@
 //! `bench`: load a hyperstack-protocol server and report throughput, latency, losses,
-//! connection setup and server RSS/CPU. `bench --help` lists the options.
+//! connection setup and server RSS/CPU. `bench --help` lists the options; `bench summary
+//! <dir>` tabulates a comparison sitting (see `bench/reference/compare.sh`).
 
 use std::time::Duration;
 
@@ -37,9 +38,9 @@ struct RunArgs {
     /// Measured clients.
     #[arg(long)]
     clients: Option<usize>,
-    /// View to subscribe to.
+    /// View(s) to subscribe to; repeat for several (client `i` takes the `i % n`-th).
     #[arg(long, value_enum)]
-    view: Option<ViewChoice>,
+    view: Vec<ViewChoice>,
     /// Curves the updates rotate over.
     #[arg(long)]
     keys: Option<u64>,
@@ -71,6 +72,13 @@ struct RunArgs {
     /// Feeder listen address.
     #[arg(long, default_value = "127.0.0.1:0")]
     feeder_bind: String,
+    /// Slow-client preset: skip the baseline run (an external server needs a fresh start per
+    /// run, so measure the baseline separately with `--baseline-only`).
+    #[arg(long)]
+    no_baseline: bool,
+    /// Slow-client preset: only the baseline run, without the slow client.
+    #[arg(long, conflicts_with = "no_baseline")]
+    baseline_only: bool,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -85,8 +93,8 @@ impl RunArgs {
         if let Some(v) = self.clients {
             c.clients = v.max(1);
         }
-        if let Some(v) = self.view {
-            c.view = v;
+        if !self.view.is_empty() {
+            c.views.clone_from(&self.view);
         }
         if let Some(v) = self.keys {
             c.keys = v.max(1);
@@ -106,6 +114,13 @@ impl RunArgs {
         if let Some(w) = self.window {
             c.window = w.max(1);
         }
+        if self.no_baseline {
+            c.baseline = false;
+        }
+        if self.baseline_only {
+            c.baseline = false;
+            c.slow_client = false;
+        }
         c.feeder_bind = self.feeder_bind.clone();
         c.target = match (&self.url, self.spawn) {
             (Some(url), _) => Target::External {
@@ -120,6 +135,16 @@ impl RunArgs {
 }
 
 fn main() -> anyhow::Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("summary") {
+        let Some(dir) = std::env::args().nth(2) else {
+            bail!("usage: bench summary <directory of <preset>.<server>.<rep>.json reports>");
+        };
+        print!(
+            "{}",
+            hyperstack_bench::summary::summarize(std::path::Path::new(&dir))?
+        );
+        return Ok(());
+    }
     let serve = std::env::args().nth(1).as_deref() == Some("serve");
     let limit = raise_fd_limit();
     let _ = tracing_subscriber::fmt()

@@ -1,4 +1,4 @@
-//! One run: feeder → server → clients, preload, connect, live phase, drain, report.
+//! One run: feeder → server → clients, preload, connect, subscribe, live phase, drain, report.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -7,18 +7,32 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Context};
 use tokio::sync::{watch, Semaphore};
 
-use crate::client::{self, ClientResult, Expect, Live};
+use crate::client::{self, ClientResult, Expect, Live, SnapshotWait, Subscribed};
 use crate::feeder::{curve_key, now_ns, Feeder};
-use crate::stats::{sample, Histogram, Latency, Report};
+use crate::report::{Report, ViewFigures};
+use crate::stats::{load_average, sample, Histogram, Latency};
 use crate::target::{self, Sizing, Target};
 use crate::{Config, ViewChoice};
 
 /// How long the drain waits without any client making progress.
 const STALL: Duration = Duration::from_secs(5);
 
+/// Receive buffer of the slow client's socket: small, so the server's writes to it back up
+/// after little data.
+const SLOW_CLIENT_RCVBUF: u32 = 4 * 1024;
+/// Segment size the slow client advertises (the classic minimum-MTU MSS), which keeps the
+/// server's send buffer for it small.
+const SLOW_CLIENT_MSS: u32 = 536;
+
 /// Runs `config`; with `baseline`, first the same run without the slow client.
 pub async fn run(config: &Config) -> anyhow::Result<Report> {
     if config.slow_client && config.baseline {
+        if let Target::External { .. } = config.target {
+            return Err(anyhow!(
+                "a baseline run needs a fresh server: against an external server, run \
+                 `--baseline-only` and `--no-baseline` separately, each on a new server"
+            ));
+        }
         let mut base = config.clone();
         base.slow_client = false;
         let b = run_once(&base).await.context("baseline run")?;
@@ -77,20 +91,25 @@ async fn feed(
     last
 }
 
-/// Waits until every tracked client has seen everything up to `last` (or stalls).
-async fn drain(progress: &[AtomicU64], last: u64) {
-    let mut seen = 0u64;
+/// Waits until every tracked client has seen the updates it expects (`seen[i] >=
+/// expected[i]`), or until none has seen anything new for [`STALL`] (a server that dropped
+/// updates).
+async fn drain(seen: &[AtomicU64], expected: &[u64]) {
+    let mut total = 0u64;
     let mut since = Instant::now();
     loop {
-        let (min, sum) = progress.iter().fold((u64::MAX, 0u64), |(m, s), p| {
-            let v = p.load(Ordering::Acquire);
-            (m.min(v), s.wrapping_add(v))
-        });
-        if progress.is_empty() || min >= last {
+        let mut done = true;
+        let mut sum = 0u64;
+        for (s, e) in seen.iter().zip(expected) {
+            let v = s.load(Ordering::Acquire);
+            done &= v >= *e;
+            sum = sum.wrapping_add(v);
+        }
+        if done {
             return;
         }
-        if sum != seen {
-            seen = sum;
+        if sum != total {
+            total = sum;
             since = Instant::now();
         } else if since.elapsed() > STALL {
             return;
@@ -99,17 +118,76 @@ async fn drain(progress: &[AtomicU64], last: u64) {
     }
 }
 
+/// The subscribe message: a key for state views; collections name none (servers differ on
+/// what `"key":"*"` means).
 fn subscribe_message(view: ViewChoice, key: Option<&str>) -> String {
     match key {
         Some(k) => format!(r#"{{"view":"{}","key":"{k}"}}"#, view.name()),
-        None => format!(r#"{{"view":"{}","key":"*"}}"#, view.name()),
+        None => format!(r#"{{"view":"{}"}}"#, view.name()),
     }
 }
 
+/// What a client of `view` (on curve `k` for state views) waits for while subscribing, with
+/// `preload` entities created.
+fn snapshot_wait(view: ViewChoice, k: u64, preload: u64) -> SnapshotWait {
+    match view {
+        ViewChoice::Append => SnapshotWait::None,
+        ViewChoice::State if k < preload => SnapshotWait::Rows,
+        ViewChoice::List | ViewChoice::Trending if preload > 0 => SnapshotWait::Rows,
+        _ => SnapshotWait::MaybeEmpty,
+    }
+}
+
+/// Updates among ids `a..=b` that go to curve `k` of `keys` (id `i` goes to `(i-1) % keys`).
+fn updates_of_key(a: u64, b: u64, k: u64, keys: u64) -> u64 {
+    // Ids up to n of curve k: those i in 1..=n with (i - 1) % keys == k.
+    let upto = |n: u64| if n <= k { 0 } else { (n - 1 - k) / keys + 1 };
+    if b < a {
+        return 0;
+    }
+    upto(b) - upto(a - 1)
+}
+
+/// Creates `preload` entities, confirmed by a probe client on the list view seeing the last.
+async fn preload(feeder: &mut Feeder, url: &str, keys: u64, count: u64) -> anyhow::Result<()> {
+    let progress = Arc::new(vec![AtomicU64::new(0)]);
+    let seen = Arc::new(vec![AtomicU64::new(0)]);
+    let mut probe = client::connect(url).await?;
+    let msg = subscribe_message(ViewChoice::List, None);
+    let sub = client::subscribe(&mut probe, &msg, SnapshotWait::MaybeEmpty).await?;
+    let live = Arc::new(Live {
+        times: feeder.times.clone(),
+        from_id: 1,
+        keys,
+        progress: progress.clone(),
+        seen: seen.clone(),
+    });
+    let (stop, stop_rx) = watch::channel(false);
+    let task = tokio::spawn(client::run(probe, 0, Expect::All, sub.early, live, stop_rx));
+    let far = Instant::now() + Duration::from_secs(600);
+    let last = feed(feeder, count, None, 1_024, &progress, far).await;
+    drain(&seen, &[last]).await;
+    let _ = stop.send(true);
+    let r = task.await?;
+    if r.order.unique < count {
+        return Err(anyhow!(
+            "preload: the probe saw {} of {count} entities",
+            r.order.unique
+        ));
+    }
+    Ok(())
+}
+
 async fn run_once(config: &Config) -> anyhow::Result<Report> {
-    let keys = match config.view {
-        ViewChoice::Trending => config.effective_keys(),
-        _ => config.effective_keys().max(config.preload),
+    let started_unix_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let load_before = load_average();
+    let has_trending = config.views.contains(&ViewChoice::Trending);
+    let keys = if has_trending {
+        config.effective_keys()
+    } else {
+        config.effective_keys().max(config.preload)
     };
     let capacity = config.preload + config.max_updates + 1;
     let mut feeder = Feeder::start(&config.feeder_bind, capacity, keys).await?;
@@ -129,30 +207,8 @@ async fn run_once(config: &Config) -> anyhow::Result<Report> {
         .map_err(|_| anyhow!("the server did not subscribe to the feeder within 60 s"))?;
     let (stop_tx, stop_rx) = watch::channel(false);
 
-    // Preload: create entities, confirmed by a probe client seeing the last one.
     if config.preload > 0 {
-        let progress = Arc::new(vec![AtomicU64::new(0)]);
-        let mut probe = client::connect(&url).await?;
-        client::subscribe(&mut probe, &subscribe_message(ViewChoice::List, None), true).await?;
-        let live = Arc::new(Live {
-            times: feeder.times.clone(),
-            from_id: 1,
-            progress: progress.clone(),
-        });
-        let (probe_stop, probe_rx) = watch::channel(false);
-        let task = tokio::spawn(client::run(probe, 0, Expect::All, live, probe_rx));
-        let far = Instant::now() + Duration::from_secs(600);
-        let last = feed(&mut feeder, config.preload, None, 1_024, &progress, far).await;
-        drain(&progress, last).await;
-        let _ = probe_stop.send(true);
-        let r = task.await?;
-        if r.unique < config.preload {
-            return Err(anyhow!(
-                "preload: the probe saw {} of {} entities",
-                r.unique,
-                config.preload
-            ));
-        }
+        preload(&mut feeder, &url, keys, config.preload).await?;
     }
     // Update `id` goes to curve `(id - 1) % keys`; client `i` watches curve `i % keys`.
     let from_id = feeder.next_id();
@@ -160,8 +216,10 @@ async fn run_once(config: &Config) -> anyhow::Result<Report> {
     // A state client of curve k has seen everything before its curve's first live update.
     let first_of = |k: u64| from_id + (k + keys - curve_of(from_id)) % keys;
 
+    // Connect every client, then subscribe them all: memory per connection, then per
+    // subscription.
     let rss_before = sample(pid).rss;
-    let t0 = Instant::now();
+    let t0 = now_ns();
     let sem = Arc::new(Semaphore::new(config.connect_concurrency.max(1)));
     let mut connecting = Vec::with_capacity(config.clients);
     for _ in 0..config.clients {
@@ -175,65 +233,92 @@ async fn run_once(config: &Config) -> anyhow::Result<Report> {
     for c in connecting {
         sockets.push(c.await??);
     }
-    let snapshot = !matches!(config.view, ViewChoice::Append);
+    let rss_connected = sample(pid).rss;
     let mut subscribing = Vec::with_capacity(config.clients);
     for (i, mut ws) in sockets.into_iter().enumerate() {
+        let view = config.view_of(i);
         let k = i as u64 % keys;
-        let key = matches!(config.view, ViewChoice::State).then(|| curve_key(k));
-        let msg = subscribe_message(config.view, key.as_deref());
+        let key = matches!(view, ViewChoice::State).then(|| curve_key(k));
+        let msg = subscribe_message(view, key.as_deref());
+        let wait = snapshot_wait(view, k, config.preload);
         subscribing.push(tokio::spawn(async move {
-            let s = client::subscribe(&mut ws, &msg, snapshot).await;
+            let s = client::subscribe(&mut ws, &msg, wait).await;
             s.map(|s| (ws, s))
         }));
     }
-    let mut clients = Vec::with_capacity(config.clients);
+    let mut clients: Vec<(client::Ws, Subscribed)> = Vec::with_capacity(config.clients);
     for s in subscribing {
         clients.push(s.await??);
     }
-    let connect_s = t0.elapsed().as_secs_f64();
+    let rss_subscribed = sample(pid).rss;
+    let loaded_ns = clients
+        .iter()
+        .map(|(_, s)| s.loaded_at_ns)
+        .max()
+        .unwrap_or(t0);
+    let connect_s = loaded_ns.saturating_sub(t0) as f64 / 1e9;
 
     let slow = if config.slow_client {
-        let mut ws = client::connect(&url).await?;
-        client::subscribe(&mut ws, &subscribe_message(config.view, None), snapshot).await?;
+        let mut ws = client::connect_slow_link(&url, SLOW_CLIENT_RCVBUF, SLOW_CLIENT_MSS).await?;
+        let view = config.view_of(0);
+        let msg = subscribe_message(
+            view,
+            matches!(view, ViewChoice::State)
+                .then(|| curve_key(0))
+                .as_deref(),
+        );
+        client::subscribe(&mut ws, &msg, snapshot_wait(view, 0, config.preload)).await?;
         Some(tokio::spawn(client::hold_unread(ws, stop_rx.clone())))
     } else {
         None
     };
 
     // Live phase.
+    let expect_of = |i: usize| match config.view_of(i) {
+        ViewChoice::State => Expect::Key {
+            k: i as u64 % keys,
+            keys,
+        },
+        _ => Expect::All,
+    };
+    // Updates client `i` expects when ids up to `last` went out.
+    let expected_of = |i: usize, last: u64| match expect_of(i) {
+        Expect::Key { k, keys } => updates_of_key(from_id, last, k, keys),
+        Expect::All => last + 1 - from_id,
+    };
     let progress: Arc<Vec<AtomicU64>> = Arc::new(
         (0..config.clients)
             .map(|i| {
-                let start = match config.view {
-                    ViewChoice::State => first_of(i as u64 % keys) - 1,
-                    _ => from_id - 1,
+                let start = match expect_of(i) {
+                    Expect::Key { k, .. } => first_of(k) - 1,
+                    Expect::All => from_id - 1,
                 };
                 AtomicU64::new(start)
             })
             .collect(),
     );
+    let seen: Arc<Vec<AtomicU64>> =
+        Arc::new((0..config.clients).map(|_| AtomicU64::new(0)).collect());
     let live = Arc::new(Live {
         times: feeder.times.clone(),
         from_id,
+        keys,
         progress: progress.clone(),
+        seen: seen.clone(),
     });
     let mut snapshot_rows = Vec::new();
     let mut snapshot_ns = Vec::new();
     let mut tasks = Vec::with_capacity(clients.len());
     for (i, (ws, sub)) in clients.into_iter().enumerate() {
-        snapshot_rows.push(sub.rows);
+        if config.view_of(i) != ViewChoice::Append {
+            snapshot_rows.push(sub.rows);
+        }
         snapshot_ns.push(sub.snapshot_ns);
-        let expect = match config.view {
-            ViewChoice::State => Expect::Key {
-                k: i as u64 % keys,
-                keys,
-            },
-            _ => Expect::All,
-        };
         tasks.push(tokio::spawn(client::run(
             ws,
             i,
-            expect,
+            expect_of(i),
+            sub.early,
             live.clone(),
             stop_rx.clone(),
         )));
@@ -265,7 +350,8 @@ async fn run_once(config: &Config) -> anyhow::Result<Report> {
         deadline,
     )
     .await;
-    drain(&progress, last).await;
+    let expected: Vec<u64> = (0..config.clients).map(|i| expected_of(i, last)).collect();
+    drain(&seen, &expected).await;
     let cpu1 = sample(pid).cpu_s;
     let _ = sampler_stop.send(true);
     let _ = sampler.await;
@@ -290,30 +376,54 @@ async fn run_once(config: &Config) -> anyhow::Result<Report> {
         .max(start_ns + 1);
     let window_s = (end_ns - start_ns) as f64 / 1e9;
     let mut hist = Histogram::default();
-    let (mut frames, mut bytes, mut lost, mut ooo, mut failed) = (0, 0, 0, 0, 0);
+    let (mut frames, mut bytes, mut lost, mut ooo, mut cross, mut failed) = (0, 0, 0, 0, 0, 0);
+    let mut per_view: Vec<(ViewFigures, Histogram)> = config
+        .views
+        .iter()
+        .map(|v| {
+            let figures = ViewFigures {
+                view: v.name().to_string(),
+                ..ViewFigures::default()
+            };
+            (figures, Histogram::default())
+        })
+        .collect();
+    let mut in_order = 0;
     for (i, r) in results.iter().enumerate() {
+        let missing = expected[i].saturating_sub(r.order.unique);
+        in_order += r.order.unique;
         hist.merge(&r.hist);
         frames += r.frames;
         bytes += r.bytes;
-        ooo += r.out_of_order;
-        let expected = match config.view {
-            ViewChoice::State => {
-                let k = i as u64 % keys;
-                (from_id..=last).filter(|&id| curve_of(id) == k).count() as u64
-            }
-            _ => updates,
-        };
-        lost += expected.saturating_sub(r.unique);
+        ooo += r.order.out_of_order;
+        cross += r.order.cross_key;
+        lost += missing;
         if r.error.is_some() {
             failed += 1;
         }
+        if let Some((v, h)) = per_view.get_mut(i % config.views.len().max(1)) {
+            v.clients += 1;
+            v.frames += r.frames;
+            v.lost += missing;
+            v.out_of_order += r.order.out_of_order;
+            h.merge(&r.hist);
+        }
     }
+    let per_view = per_view
+        .into_iter()
+        .map(|(mut v, h)| {
+            v.frames_per_s = v.frames as f64 / window_s;
+            v.latency = Latency::of(&h);
+            v
+        })
+        .collect();
     snapshot_ns.sort_unstable();
     let q = |v: &[u64], q: f64| {
         v.get(((v.len() as f64 * q).ceil() as usize).saturating_sub(1))
             .map_or(0.0, |&ns| ns as f64 / 1e9)
     };
     let cpu_s = cpu1 - cpu0;
+    let per_client = |a: u64, b: u64| (b as f64 - a as f64) / config.clients.max(1) as f64;
     Ok(Report {
         preset: config.name.clone(),
         server: match &config.target {
@@ -321,7 +431,10 @@ async fn run_once(config: &Config) -> anyhow::Result<Report> {
             Target::Spawn => "spawned".into(),
             Target::External { url, .. } => url.clone(),
         },
-        view: config.view.name().into(),
+        started_unix_s,
+        load_before,
+        load_after: load_average(),
+        views: config.views.iter().map(|v| v.name().to_string()).collect(),
         clients: config.clients,
         keys,
         target_rate: config.rate,
@@ -330,13 +443,15 @@ async fn run_once(config: &Config) -> anyhow::Result<Report> {
         ingest_updates_per_s: updates as f64 / window_s,
         frames,
         frames_per_s: frames as f64 / window_s,
+        in_order_per_s: in_order as f64 / window_s,
         bytes_per_s: bytes as f64 / window_s,
         latency: Latency::of(&hist),
         lost,
         out_of_order: ooo,
+        cross_key_reorders: cross,
         failed_clients: failed,
         connect_s,
-        snapshot_rows_min: snapshot.then(|| snapshot_rows.iter().copied().min().unwrap_or(0)),
+        snapshot_rows_min: snapshot_rows.iter().copied().min(),
         snapshot_s: (config.preload > 0).then(|| {
             [
                 q(&snapshot_ns, 0.5),
@@ -345,11 +460,47 @@ async fn run_once(config: &Config) -> anyhow::Result<Report> {
             ]
         }),
         rss_before,
+        rss_connected,
+        rss_subscribed,
         rss_peak: peak.load(Ordering::Relaxed),
+        mem_per_connection_bytes: per_client(rss_before, rss_connected),
+        mem_per_subscription_bytes: per_client(rss_connected, rss_subscribed),
         cpu_s,
         cpu_cores: cpu_s / window_s,
         rss_includes_load_tool: pid.is_none(),
+        per_view,
         baseline_p99_ms: None,
         slow_client_dropped,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn updates_of_a_key_are_counted_by_arithmetic() {
+        for keys in 1..6u64 {
+            for a in 1..12u64 {
+                for b in a - 1..20 {
+                    for k in 0..keys {
+                        let want = (a..=b).filter(|id| (id - 1) % keys == k).count() as u64;
+                        assert_eq!(updates_of_key(a, b, k, keys), want, "{a}..={b} k{k}/{keys}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn collections_subscribe_without_a_wildcard_key() {
+        assert_eq!(
+            subscribe_message(ViewChoice::List, None),
+            r#"{"view":"Token/list"}"#
+        );
+        assert_eq!(
+            subscribe_message(ViewChoice::State, Some("k")),
+            r#"{"view":"Token/state","key":"k"}"#
+        );
+    }
 }

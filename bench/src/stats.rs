@@ -1,5 +1,5 @@
-//! Measurement helpers: a log-linear latency histogram, `/proc` sampling of a process's RSS and
-//! CPU time, and the run [`Report`] with its table form.
+//! Measurement helpers: a log-linear latency histogram, latency quantiles, and `/proc`
+//! sampling of a process's RSS and CPU time and of the machine's load.
 
 use serde::Serialize;
 
@@ -152,140 +152,15 @@ impl Latency {
     }
 }
 
-/// What one run measured.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Report {
-    /// Preset name.
-    pub preset: String,
-    /// Server: `in-process`, `spawned` or the external URL.
-    pub server: String,
-    /// Subscribed view.
-    pub view: String,
-    /// Measured clients (excluding a slow client).
-    pub clients: usize,
-    /// Curves the updates were spread over.
-    pub keys: u64,
-    /// Target rate (updates/s), `None` = as fast as delivery allows.
-    pub target_rate: Option<f64>,
-    /// Updates sent in the measured phase.
-    pub updates: u64,
-    /// Seconds from the first measured send to the last frame received (or the drain end).
-    pub window_s: f64,
-    /// Updates per second over the window.
-    pub ingest_updates_per_s: f64,
-    /// Live frames received by the measured clients.
-    pub frames: u64,
-    /// Frames per second over the window.
-    pub frames_per_s: f64,
-    /// Message bytes per second over the window (as received: gzip'd frames compressed).
-    pub bytes_per_s: f64,
-    /// Receive time − feeder send time of the matching update.
-    pub latency: Latency,
-    /// Frames expected by subscribed measured clients but never seen.
-    pub lost: u64,
-    /// Frames seen twice or out of order.
-    pub out_of_order: u64,
-    /// Measured clients that got an error frame or were closed early.
-    pub failed_clients: usize,
-    /// Seconds until all clients were connected and subscribed (snapshot complete).
-    pub connect_s: f64,
-    /// Snapshot: rows each client received (minimum over clients).
-    pub snapshot_rows_min: Option<u64>,
-    /// Snapshot: seconds from subscribe to `complete: true`, p50 / p99 / max over clients.
-    pub snapshot_s: Option<[f64; 3]>,
-    /// Server RSS (bytes) before the clients connected.
-    pub rss_before: u64,
-    /// Server RSS (bytes) at the end of the measured phase (peak of the samples).
-    pub rss_peak: u64,
-    /// Server CPU seconds used during the measured phase.
-    pub cpu_s: f64,
-    /// Server CPU use during the window, in cores (cpu_s / window_s).
-    pub cpu_cores: f64,
-    /// Whether RSS/CPU include the load generator (in-process server).
-    pub rss_includes_load_tool: bool,
-    /// Slow-client preset: p99 of the same run without the slow client (ms).
-    pub baseline_p99_ms: Option<f64>,
-    /// Slow-client preset: whether the server dropped the slow client (lagged).
-    pub slow_client_dropped: Option<bool>,
-}
-
-fn mib(b: u64) -> String {
-    format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0))
-}
-
-impl Report {
-    /// A two-column text table.
-    pub fn table(&self) -> String {
-        let mut rows: Vec<(&str, String)> = vec![
-            ("preset", self.preset.clone()),
-            ("server", self.server.clone()),
-            ("view", self.view.clone()),
-            ("clients", self.clients.to_string()),
-            ("keys", self.keys.to_string()),
-            (
-                "target rate",
-                self.target_rate
-                    .map_or("max (closed loop)".into(), |r| format!("{r:.0} updates/s")),
-            ),
-            ("updates", self.updates.to_string()),
-            ("window", format!("{:.3} s", self.window_s)),
-            (
-                "ingest",
-                format!("{:.0} updates/s", self.ingest_updates_per_s),
-            ),
-            ("frames", self.frames.to_string()),
-            ("delivered", format!("{:.0} frames/s", self.frames_per_s)),
-            (
-                "delivered bytes",
-                format!("{:.1} MB/s", self.bytes_per_s / 1e6),
-            ),
-            (
-                "latency p50/p90/p99/max",
-                format!(
-                    "{:.3} / {:.3} / {:.3} / {:.3} ms ({} samples)",
-                    self.latency.p50_ms,
-                    self.latency.p90_ms,
-                    self.latency.p99_ms,
-                    self.latency.max_ms,
-                    self.latency.samples
-                ),
-            ),
-            ("lost", self.lost.to_string()),
-            ("out of order", self.out_of_order.to_string()),
-            ("failed clients", self.failed_clients.to_string()),
-            ("connect + subscribe", format!("{:.3} s", self.connect_s)),
-        ];
-        if let Some(r) = self.snapshot_rows_min {
-            rows.push(("snapshot rows (min)", r.to_string()));
-        }
-        if let Some([p50, p99, max]) = self.snapshot_s {
-            rows.push((
-                "snapshot p50/p99/max",
-                format!("{p50:.3} / {p99:.3} / {max:.3} s"),
-            ));
-        }
-        rows.push((
-            "server RSS before/peak",
-            format!("{} / {}", mib(self.rss_before), mib(self.rss_peak)),
-        ));
-        rows.push((
-            "server CPU",
-            format!("{:.2} s ({:.2} cores)", self.cpu_s, self.cpu_cores),
-        ));
-        if self.rss_includes_load_tool {
-            rows.push(("note", "in-process: RSS/CPU include the load tool".into()));
-        }
-        if let Some(p) = self.baseline_p99_ms {
-            rows.push(("baseline p99 (no slow client)", format!("{p:.3} ms")));
-        }
-        if let Some(d) = self.slow_client_dropped {
-            rows.push(("slow client dropped", d.to_string()));
-        }
-        let w = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
-        rows.iter()
-            .map(|(k, v)| format!("{k:<w$}  {v}\n"))
-            .collect()
-    }
+/// The 1, 5 and 15 minute load averages of the machine (zeros when unreadable).
+pub fn load_average() -> [f64; 3] {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let mut v = text.split_whitespace().map(|f| f.parse().unwrap_or(0.0));
+    [
+        v.next().unwrap_or(0.0),
+        v.next().unwrap_or(0.0),
+        v.next().unwrap_or(0.0),
+    ]
 }
 
 #[cfg(test)]
@@ -307,7 +182,8 @@ mod tests {
     }
 
     #[test]
-    fn this_process_has_rss() {
+    fn this_process_has_rss_and_the_machine_a_load() {
         assert!(sample(None).rss > 0);
+        assert!(load_average().iter().all(|l| *l >= 0.0));
     }
 }

@@ -1,37 +1,57 @@
 //! Every preset at a tiny scale against the in-process server: each completes and reports no
-//! lost frames (the slow-client preset: none among the measured clients). Never timings.
+//! lost frames (the slow-client preset: none among the measured clients), no frame out of
+//! order within a key, and every snapshot row; the slow client is dropped. Never timings.
 
-use hyperstack_bench::{run, Config, Preset};
+use hyperstack_bench::{run, Config, Preset, Report};
 
-async fn smoke(preset: Preset) {
+fn check(ok: bool, what: &str, preset: Preset, report: &Report) {
+    assert!(ok, "{}: {what}\n{}", preset.name(), report.table());
+}
+
+async fn smoke(preset: Preset) -> Report {
     let config = Config::preset(preset, 0.01);
     let report = run(&config)
         .await
         .unwrap_or_else(|e| panic!("{}: {e:#}", preset.name()));
-    assert_eq!(
-        report.lost,
-        0,
-        "{}: lost frames\n{}",
-        preset.name(),
-        report.table()
+    check(report.lost == 0, "lost frames", preset, &report);
+    check(
+        report.out_of_order == 0,
+        "frames out of order within a key",
+        preset,
+        &report,
     );
-    assert_eq!(
-        report.failed_clients,
-        0,
-        "{}\n{}",
-        preset.name(),
-        report.table()
+    check(
+        report.failed_clients == 0,
+        "failed clients",
+        preset,
+        &report,
     );
-    assert!(report.updates > 0, "{}\n{}", preset.name(), report.table());
-    assert!(
+    check(report.updates > 0, "no updates", preset, &report);
+    check(
         report.frames >= report.updates,
-        "{}\n{}",
-        preset.name(),
-        report.table()
+        "fewer frames than updates",
+        preset,
+        &report,
     );
-    if preset == Preset::Snapshot {
-        assert_eq!(report.snapshot_rows_min, Some(config.preload));
+    check(
+        report.per_view.len() == config.views.len()
+            && report
+                .per_view
+                .iter()
+                .all(|v| v.clients > 0 && v.frames > 0 && v.lost == 0),
+        "a view without clients, frames, or with losses",
+        preset,
+        &report,
+    );
+    if config.preload > 0 && !config.views.is_empty() {
+        check(
+            report.snapshot_rows_min.is_some_and(|r| r > 0),
+            "a client got no snapshot rows",
+            preset,
+            &report,
+        );
     }
+    report
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -46,7 +66,14 @@ async fn latency() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn snapshot() {
-    smoke(Preset::Snapshot).await;
+    let report = smoke(Preset::Snapshot).await;
+    let config = Config::preset(Preset::Snapshot, 0.01);
+    check(
+        report.snapshot_rows_min == Some(config.preload),
+        "a snapshot missed rows",
+        Preset::Snapshot,
+        &report,
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -56,5 +83,28 @@ async fn idle() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_client() {
-    smoke(Preset::SlowClient).await;
+    let report = smoke(Preset::SlowClient).await;
+    check(
+        report.slow_client_dropped == Some(true),
+        "the client that never reads was not dropped",
+        Preset::SlowClient,
+        &report,
+    );
+    check(
+        report.baseline_p99_ms.is_some(),
+        "no baseline run",
+        Preset::SlowClient,
+        &report,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mixed() {
+    let report = smoke(Preset::Mixed).await;
+    check(
+        report.per_view.len() == 4,
+        "the mixed preset has four views",
+        Preset::Mixed,
+        &report,
+    );
 }

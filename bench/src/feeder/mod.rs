@@ -5,19 +5,24 @@
 //! write version `id`, so every update has a distinct (slot, write_version). Its
 //! `virtual_sol_reserves` is [`SOL_BASE`]` + id`: clients read the id back from any frame
 //! carrying the field (see [`id_of_reserves`]). The time each update is handed to the gRPC
-//! stream is recorded in [`SendTimes`].
+//! stream is recorded in [`SendTimes`]. Each account update carries a `txn_signature`
+//! derived from its id (servers may key on it), and names the subscriber's matching account
+//! filters (see [`service`]).
 
-use std::pin::Pin;
+mod service;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use futures_util::Stream;
 use tokio::sync::{mpsc, Notify};
-use yellowstone_grpc_proto::prelude::geyser_server::{Geyser, GeyserServer};
+use yellowstone_grpc_proto::prelude::geyser_server::GeyserServer;
 use yellowstone_grpc_proto::prelude::*;
+use yellowstone_grpc_proto::tonic;
 use yellowstone_grpc_proto::tonic::transport::server::TcpIncoming;
-use yellowstone_grpc_proto::tonic::{self, Request, Response, Status, Streaming};
+
+pub use service::feed_filters;
+use service::FeedService;
 
 /// The pump example program that owns the bonding curves.
 pub const PROGRAM: &str = "6EF8rrecthR5Dkzon8Nwu78hRvfCKubJ14M5uBEwF6P";
@@ -71,7 +76,15 @@ pub fn curve_data(id: u64) -> Vec<u8> {
     d
 }
 
-/// The gRPC message of update `id` over `keys` curves.
+/// The (made-up, unique) transaction signature behind update `id`.
+pub fn signature(id: u64) -> [u8; 64] {
+    let mut s = [0xA5u8; 64];
+    s[..8].copy_from_slice(&id.to_le_bytes());
+    s
+}
+
+/// The gRPC message of update `id` over `keys` curves (`filters` is left empty: the stream
+/// names its subscriber's filters).
 pub fn update(id: u64, keys: u64, owner: &[u8]) -> SubscribeUpdate {
     SubscribeUpdate {
         update_oneof: Some(subscribe_update::UpdateOneof::Account(
@@ -81,6 +94,7 @@ pub fn update(id: u64, keys: u64, owner: &[u8]) -> SubscribeUpdate {
                     owner: owner.to_vec(),
                     data: curve_data(id),
                     write_version: id,
+                    txn_signature: Some(signature(id).to_vec()),
                     lamports: 1_500_000,
                     ..Default::default()
                 }),
@@ -122,103 +136,6 @@ impl SendTimes {
 /// Updates (with their ids) on their way to the gRPC stream.
 type FeedReceiver = mpsc::Receiver<(u64, SubscribeUpdate)>;
 
-type UpdateStream = Pin<Box<dyn Stream<Item = Result<SubscribeUpdate, Status>> + Send>>;
-
-/// The Geyser service: the first subscriber gets the feed; later ones an error.
-#[derive(Clone)]
-struct FeedService {
-    feed: Arc<Mutex<Option<FeedReceiver>>>,
-    times: Arc<SendTimes>,
-    subscribed: Arc<Notify>,
-}
-
-#[tonic::async_trait]
-impl Geyser for FeedService {
-    type SubscribeStream = UpdateStream;
-    async fn subscribe(
-        &self,
-        request: Request<Streaming<SubscribeRequest>>,
-    ) -> Result<Response<UpdateStream>, Status> {
-        let mut requests = request.into_inner();
-        let _first = requests.message().await?;
-        // Keep reading (and ignoring) the request stream so the client's pings are consumed.
-        tokio::spawn(async move { while let Ok(Some(_)) = requests.message().await {} });
-        let Some(rx) = self
-            .feed
-            .lock()
-            .map_err(|_| Status::internal("poisoned"))?
-            .take()
-        else {
-            return Err(Status::resource_exhausted(
-                "the bench feed has one subscriber",
-            ));
-        };
-        self.subscribed.notify_one();
-        let times = self.times.clone();
-        let stream = futures_util::stream::unfold((rx, times), |(mut rx, times)| async move {
-            let (id, u) = rx.recv().await?;
-            times.set(id, now_ns());
-            Some((Ok(u), (rx, times)))
-        });
-        Ok(Response::new(Box::pin(stream)))
-    }
-    type SubscribeDeshredStream =
-        Pin<Box<dyn Stream<Item = Result<SubscribeUpdateDeshred, Status>> + Send>>;
-    async fn subscribe_deshred(
-        &self,
-        _: Request<Streaming<SubscribeDeshredRequest>>,
-    ) -> Result<Response<Self::SubscribeDeshredStream>, Status> {
-        Err(Status::unimplemented("bench feeder"))
-    }
-    type SubscribeGossipStream =
-        Pin<Box<dyn Stream<Item = Result<SubscribeUpdateGossip, Status>> + Send>>;
-    async fn subscribe_gossip(
-        &self,
-        _: Request<SubscribeGossipRequest>,
-    ) -> Result<Response<Self::SubscribeGossipStream>, Status> {
-        Err(Status::unimplemented("bench feeder"))
-    }
-    async fn subscribe_replay_info(
-        &self,
-        _: Request<SubscribeReplayInfoRequest>,
-    ) -> Result<Response<SubscribeReplayInfoResponse>, Status> {
-        Err(Status::unimplemented("bench feeder"))
-    }
-    async fn ping(&self, _: Request<PingRequest>) -> Result<Response<PongResponse>, Status> {
-        Ok(Response::new(PongResponse { count: 0 }))
-    }
-    async fn get_latest_blockhash(
-        &self,
-        _: Request<GetLatestBlockhashRequest>,
-    ) -> Result<Response<GetLatestBlockhashResponse>, Status> {
-        Err(Status::unimplemented("bench feeder"))
-    }
-    async fn get_block_height(
-        &self,
-        _: Request<GetBlockHeightRequest>,
-    ) -> Result<Response<GetBlockHeightResponse>, Status> {
-        Err(Status::unimplemented("bench feeder"))
-    }
-    async fn get_slot(
-        &self,
-        _: Request<GetSlotRequest>,
-    ) -> Result<Response<GetSlotResponse>, Status> {
-        Err(Status::unimplemented("bench feeder"))
-    }
-    async fn is_blockhash_valid(
-        &self,
-        _: Request<IsBlockhashValidRequest>,
-    ) -> Result<Response<IsBlockhashValidResponse>, Status> {
-        Err(Status::unimplemented("bench feeder"))
-    }
-    async fn get_version(
-        &self,
-        _: Request<GetVersionRequest>,
-    ) -> Result<Response<GetVersionResponse>, Status> {
-        Err(Status::unimplemented("bench feeder"))
-    }
-}
-
 /// A running feeder endpoint.
 pub struct Feeder {
     /// `http://127.0.0.1:<port>`: the Yellowstone endpoint to give the server.
@@ -233,8 +150,8 @@ pub struct Feeder {
 }
 
 impl Feeder {
-    /// Serves on `bind` (port 0 for any); room for `max_updates` ids; updates spread over
-    /// `keys` curves.
+    /// Serves on `bind` (port 0 for any; `TCP_NODELAY` set on accepted connections); room for
+    /// `max_updates` ids; updates spread over `keys` curves.
     pub async fn start(bind: &str, max_updates: u64, keys: u64) -> anyhow::Result<Feeder> {
         let listener = tokio::net::TcpListener::bind(bind).await?;
         let addr = listener.local_addr()?;
@@ -249,7 +166,7 @@ impl Feeder {
         tokio::spawn(async move {
             let _ = tonic::transport::Server::builder()
                 .add_service(GeyserServer::new(service))
-                .serve_with_incoming(TcpIncoming::from(listener))
+                .serve_with_incoming(TcpIncoming::from(listener).with_nodelay(Some(true)))
                 .await;
         });
         Ok(Feeder {
