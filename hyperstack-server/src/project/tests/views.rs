@@ -52,7 +52,7 @@ fn append_fields_keep_the_cap_of_the_spec() {
                 .with_append(&["last_trades", "extra"]),
         );
     }
-    let snap = json_frames(&p.snapshot(list, None, 0, None));
+    let snap = json_frames(&snap(&mut p, list, None, 0, None));
     let row = &snap[0]["data"][0]["data"];
     let expected: Vec<u64> = (130..150).collect();
     assert_eq!(row["last_trades"], json!(expected));
