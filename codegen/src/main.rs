@@ -225,7 +225,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check { spec } => {
             let stack = hyperstack_spec::load_stack(&spec).map_err(anyhow::Error::msg)?;
             for entity in &stack.entities {
-                println!("{} (key {})", entity.name, entity.key.path);
+                println!("{} (key {})", entity.name, entity.key.path());
                 for view in &entity.views {
                     println!("  {}", view.full_name);
                 }

@@ -37,6 +37,7 @@ fn bench_stack(c: &mut Criterion, name: &str, stack: Stack) {
         owner,
         data,
         commitment: Commitment::Confirmed,
+        txn_signature: None,
     };
     let mut counter = 0u64;
     let mut out = Vec::with_capacity(16);

@@ -17,6 +17,7 @@ pub fn to_raw(update: &Update) -> RawUpdate {
             owner: Pubkey(a.owner),
             data: a.data.clone(),
             commitment: Commitment::Confirmed,
+            txn_signature: None,
         }),
         Update::Transaction(t) => {
             // Account keys: each distinct key once, in first-use order (programs included).

@@ -522,15 +522,19 @@ pub const STACK_JSON: &str = r#"{
       "name": "Player",
       "description": "A registered player.",
       "key": {
-        "path": "Player.@address",
-        "source": {
-          "program": 0,
-          "kind": "account",
-          "name": "Player"
-        },
-        "value": {
-          "kind": "address"
-        },
+        "sources": [
+          {
+            "path": "Player.@address",
+            "source": {
+              "program": 0,
+              "kind": "account",
+              "name": "Player"
+            },
+            "value": {
+              "kind": "address"
+            }
+          }
+        ],
         "ty": {
           "primitive": "pubkey"
         }
@@ -883,15 +887,19 @@ pub const STACK_JSON: &str = r#"{
       "name": "Game",
       "description": "One game, from creation to settlement.",
       "key": {
-        "path": "Game.@address",
-        "source": {
-          "program": 0,
-          "kind": "account",
-          "name": "Game"
-        },
-        "value": {
-          "kind": "address"
-        },
+        "sources": [
+          {
+            "path": "Game.@address",
+            "source": {
+              "program": 0,
+              "kind": "account",
+              "name": "Game"
+            },
+            "value": {
+              "kind": "address"
+            }
+          }
+        ],
         "ty": {
           "primitive": "pubkey"
         }

@@ -588,15 +588,19 @@ pub const STACK_JSON: &str = r#"{
       "name": "Token",
       "description": "A token and its bonding curve.",
       "key": {
-        "path": "BondingCurve.@address",
-        "source": {
-          "program": 0,
-          "kind": "account",
-          "name": "BondingCurve"
-        },
-        "value": {
-          "kind": "address"
-        },
+        "sources": [
+          {
+            "path": "BondingCurve.@address",
+            "source": {
+              "program": 0,
+              "kind": "account",
+              "name": "BondingCurve"
+            },
+            "value": {
+              "kind": "address"
+            }
+          }
+        ],
         "ty": {
           "primitive": "pubkey"
         }

@@ -76,6 +76,7 @@ mod tests {
             owner: Pubkey([2; 32]),
             data: vec![],
             commitment: Commitment::Confirmed,
+            txn_signature: None,
         })
     }
 

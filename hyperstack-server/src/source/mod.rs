@@ -102,6 +102,10 @@ pub struct AccountUpdate {
     pub data: Vec<u8>,
     /// Commitment the update was delivered at.
     pub commitment: Commitment,
+    /// The transaction that wrote the account, when the source knows it (Yellowstone does).
+    /// The transform uses it to order the write after that transaction's instructions and for
+    /// `when` conditions; without it, it falls back to the write's slot.
+    pub txn_signature: Option<Signature>,
 }
 
 /// Where an instruction sits in its transaction: the top-level index, and for an inner

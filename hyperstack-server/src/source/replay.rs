@@ -178,6 +178,7 @@ pub fn parse_line(text: &str, line_no: usize) -> Result<RawUpdate, ReplayError> 
             owner: owner.parse().map_err(key_err).map_err(err)?,
             data: b64(&data).map_err(err)?,
             commitment: commitment(c).map_err(err)?,
+            txn_signature: None,
         })),
         Line::Transaction {
             slot,
@@ -385,6 +386,7 @@ mod tests {
                 owner: Pubkey([2; 32]),
                 data: vec![1, 2, 3],
                 commitment: Commitment::Finalized,
+                txn_signature: None,
             }),
             RawUpdate::Transaction(TransactionUpdate {
                 slot: 12,

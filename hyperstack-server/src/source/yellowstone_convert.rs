@@ -158,6 +158,7 @@ pub(crate) fn convert(update: SubscribeUpdate, commitment: Commitment) -> Conver
                         owner,
                         data: info.data,
                         commitment,
+                        txn_signature: None,
                     }))
                 }
                 _ => {

@@ -80,6 +80,7 @@ pub fn curve_update(curve: Pubkey, slot: u64, write_version: u64, c: Curve) -> R
         owner: program(),
         data: c.data(),
         commitment: Commitment::Confirmed,
+        txn_signature: None,
     })
 }
 

@@ -153,7 +153,7 @@ views.top = { sort = "x", order = "desc", limit = 3 }
             a.entities.values().next().unwrap().get_ref(),
             b.entities.values().next().unwrap().get_ref(),
         );
-        assert_eq!(ea.key.get_ref(), eb.key.get_ref());
+        assert_eq!(ea.key.get_ref().as_slice(), eb.key.get_ref().as_slice());
         assert_eq!(ea.fields.len(), eb.fields.len());
         assert_eq!(ea.views.len(), eb.views.len());
     }
