@@ -104,7 +104,8 @@ fn condition_holds(expr: &Expr, value: Option<&Value>, layout: &Layout) -> bool 
     expr.eval(&env).is_truthy_filter()
 }
 
-/// Applies `item` (decoded as `ctx`) and pushes one mutation per changed entity.
+/// Applies `item` (decoded as `ctx`): its lookup entries, then its values; pushes one
+/// mutation per changed entity.
 pub(super) fn item(
     t: &mut Transformer,
     plan: &Plan,
@@ -113,6 +114,12 @@ pub(super) fn item(
     seq: &str,
     out: &mut Vec<Mutation>,
 ) {
+    register(t, item, ctx);
+    values(t, plan, item, ctx, seq, out);
+}
+
+/// Registers the lookup entries `item` carries.
+pub(super) fn register(t: &mut Transformer, item: &ItemPlan, ctx: &ItemCtx<'_>) {
     for lb in &item.lookups {
         let value = lb.value.get(ctx).and_then(|v| key_of(&v));
         match (value, target(&lb.key, ctx)) {
@@ -124,6 +131,17 @@ pub(super) fn item(
             _ => t.stats.unresolved_keys += 1,
         }
     }
+}
+
+/// Applies the values (and stops) of `item`; pushes one mutation per changed entity.
+pub(super) fn values(
+    t: &mut Transformer,
+    plan: &Plan,
+    item: &ItemPlan,
+    ctx: &ItemCtx<'_>,
+    seq: &str,
+    out: &mut Vec<Mutation>,
+) {
     let mut touched: Vec<Touched> = Vec::new();
     for fb in &item.fields {
         let FieldPlanKind::Mapped {

@@ -34,7 +34,7 @@ use std::sync::Arc;
 use lru::LruCache;
 
 use crate::config::StateTableConfig;
-use crate::decode::{DecodeError, StackDecoder, TxItem};
+use crate::decode::{DecodeError, DecodedAccount, StackDecoder, TxItem};
 use crate::metrics::Metrics;
 use crate::mutation::Mutation;
 use crate::source::{AccountUpdate, Dedup, Pubkey, RawUpdate, TransactionUpdate};
@@ -199,7 +199,7 @@ impl Transformer {
         }
         let before = out.len();
         if !self.plan.ordered {
-            self.apply_now(update, None, out);
+            self.apply_now(update, out);
         } else {
             let slot = update.slot();
             let late = self.completed.is_some_and(|c| slot <= c)
@@ -209,7 +209,7 @@ impl Transformer {
                 if self.stats.late_updates == 1 {
                     tracing::warn!(slot, "an update arrived after its slot was complete; applied in arrival order (further ones are only counted)");
                 }
-                self.apply_now(update, None, out);
+                self.apply_now(update, out);
             } else {
                 if self.pending.as_ref().is_some_and(|p| p.slot < slot) {
                     self.complete_slot(out);
@@ -239,64 +239,136 @@ impl Transformer {
         };
         self.completed = Some(buffer.slot);
         let mut touches = Touches::default();
-        for step in buffer.into_steps() {
+        let mut steps = buffer.into_steps();
+        // Writes of no known transaction: their lookup entries (identities such as an
+        // account's address → its id) count from the start of the slot, their values at its
+        // end.
+        let split = steps
+            .iter()
+            .position(|s| {
+                matches!(
+                    s,
+                    Step::Account {
+                        in_transaction: false,
+                        ..
+                    }
+                )
+            })
+            .unwrap_or(steps.len());
+        let unknown: Vec<AccountUpdate> = steps
+            .split_off(split)
+            .into_iter()
+            .filter_map(|s| match s {
+                Step::Account { update, .. } => Some(update),
+                Step::Transaction(_) => None,
+            })
+            .collect();
+        let unknown = self.decode_writes(&unknown);
+        self.register_writes(&unknown);
+        let mut steps = steps.into_iter().peekable();
+        while let Some(step) = steps.next() {
             match step {
                 Step::Transaction(tx) => {
                     touches.begin_transaction();
                     self.apply_transaction(&tx, Some(&mut touches), out);
                 }
-                Step::Account {
-                    update,
-                    in_transaction,
-                } => self.apply_account(&update, Some((&touches, in_transaction)), out),
+                Step::Account { update, .. } => {
+                    // The writes of one transaction are applied together.
+                    let mut group = vec![update];
+                    while let Some(Step::Account { .. }) = steps.peek() {
+                        if let Some(Step::Account { update, .. }) = steps.next() {
+                            group.push(update);
+                        }
+                    }
+                    let decoded = self.decode_writes(&group);
+                    self.register_writes(&decoded);
+                    self.write_values(&decoded, Some((&touches, true)), out);
+                }
             }
         }
+        self.write_values(&unknown, Some((&touches, false)), out);
     }
 
-    /// Applies an update now. `touches` (ordered stacks) says which instructions named which
-    /// accounts; without it, `when` never holds.
-    fn apply_now(
-        &mut self,
-        update: &RawUpdate,
-        touches: Option<(&Touches, bool)>,
-        out: &mut Vec<Mutation>,
-    ) {
+    /// Applies an update now. Without `touches` (stacks that are not ordered, late updates)
+    /// `when` never holds.
+    fn apply_now(&mut self, update: &RawUpdate, out: &mut Vec<Mutation>) {
         match update {
-            RawUpdate::Account(a) => self.apply_account(a, touches, out),
+            RawUpdate::Account(a) => {
+                let decoded = self.decode_writes(std::slice::from_ref(a));
+                self.register_writes(&decoded);
+                self.write_values(&decoded, None, out);
+            }
             RawUpdate::Transaction(tx) => self.apply_transaction(tx, None, out),
         }
     }
 
-    fn apply_account(
+    /// Decodes account writes of the stack's programs; errors are counted and reported.
+    fn decode_writes<'w>(
         &mut self,
-        a: &AccountUpdate,
+        writes: &'w [AccountUpdate],
+    ) -> Vec<(&'w AccountUpdate, DecodedAccount)> {
+        let mut decoded = Vec::with_capacity(writes.len());
+        for a in writes {
+            match self.decoder.decode_account(a) {
+                Ok(Some(d)) => decoded.push((a, d)),
+                Ok(None) => {}
+                Err(e) => {
+                    self.stats.decode_errors += 1;
+                    self.errors.report("account", &e);
+                }
+            }
+        }
+        decoded
+    }
+
+    fn write_ctx<'a>(
+        a: &'a AccountUpdate,
+        d: &'a DecodedAccount,
+        touched: access::Touched<'a>,
+    ) -> access::ItemCtx<'a> {
+        access::ItemCtx {
+            value: &d.value,
+            address: Some(&a.pubkey),
+            roles: &[],
+            slot: a.slot,
+            signature: a.txn_signature.as_ref(),
+            touched: Some(touched),
+        }
+    }
+
+    /// Registers the lookup entries of decoded writes.
+    fn register_writes(&mut self, decoded: &[(&AccountUpdate, DecodedAccount)]) {
+        let plan = Arc::clone(&self.plan);
+        let never = |_: usize, _: usize| false;
+        for (a, d) in decoded {
+            let ctx = Self::write_ctx(a, d, &never);
+            apply::register(self, &plan.accounts[d.program][d.account], &ctx);
+        }
+    }
+
+    /// Applies the values of decoded writes. `touches`: which instructions named which
+    /// accounts, and whether the writes follow their transaction (else: anywhere in the slot).
+    fn write_values(
+        &mut self,
+        decoded: &[(&AccountUpdate, DecodedAccount)],
         touches: Option<(&Touches, bool)>,
         out: &mut Vec<Mutation>,
     ) {
         let plan = Arc::clone(&self.plan);
-        match self.decoder.decode_account(a) {
-            Ok(Some(decoded)) => {
-                let seq = self.next_seq(a.slot);
-                let touched = |program: usize, instruction: usize| {
-                    touches
-                        .is_some_and(|(t, in_tx)| t.touched(&a.pubkey, in_tx, program, instruction))
-                };
-                let ctx = access::ItemCtx {
-                    value: &decoded.value,
-                    address: Some(&a.pubkey),
-                    roles: &[],
-                    slot: a.slot,
-                    signature: a.txn_signature.as_ref(),
-                    touched: Some(&touched),
-                };
-                let item = &plan.accounts[decoded.program][decoded.account];
-                apply::item(self, &plan, item, &ctx, &seq, out);
-            }
-            Ok(None) => {}
-            Err(e) => {
-                self.stats.decode_errors += 1;
-                self.errors.report("account", &e);
-            }
+        for (a, d) in decoded {
+            let touched = |program: usize, instruction: usize| {
+                touches.is_some_and(|(t, in_tx)| t.touched(&a.pubkey, in_tx, program, instruction))
+            };
+            let ctx = Self::write_ctx(a, d, &touched);
+            let seq = self.next_seq(a.slot);
+            apply::values(
+                self,
+                &plan,
+                &plan.accounts[d.program][d.account],
+                &ctx,
+                &seq,
+                out,
+            );
         }
     }
 

@@ -9,10 +9,13 @@
 //! 1. transactions by their index in the block; right after each, the account writes it made
 //!    (matched by `txn_signature`), by write version;
 //! 2. then the account writes whose transaction is unknown (no signature, or a transaction
-//!    the source did not deliver), by write version.
+//!    the source did not deliver), by write version — except that the lookup entries such
+//!    writes register (identities such as an account's address → its id) take effect at the
+//!    start of the slot, so the slot's instructions find them.
 //!
-//! So an account write sees the links made by its own transaction and by earlier ones, never
-//! those of later transactions, whatever order the updates arrived in.
+//! The writes of one transaction register their lookup entries before any of their values
+//! apply. So an account write sees the links made by its own transaction and by earlier
+//! ones, never those of later transactions, whatever order the updates arrived in.
 
 use std::collections::{HashMap, HashSet};
 
