@@ -310,7 +310,10 @@ fn var_writes_join_the_round_their_transaction_links() {
     let rng = rng_of(&revealed());
     assert_eq!(r7["results"]["rng"], json!(rng.to_string()), "{r7}");
     assert_eq!(r7["results"]["square"], json!(rng % 25));
-    assert_eq!(r7["results"]["hit"], json!(rng.reverse_bits() % 625 == 0));
+    assert_eq!(
+        r7["results"]["hit"],
+        json!(rng.reverse_bits().is_multiple_of(625))
+    );
     assert_eq!(r8["entropy"]["end_at"], json!(2_000), "{r8}");
     assert!(r8["entropy"].get("value").is_none(), "never revealed: {r8}");
     assert!(r8["results"].get("rng").is_none(), "{r8}");
@@ -380,7 +383,7 @@ fn a_slot_gives_the_same_result_whatever_its_arrival_order() {
         }
         seen.insert(format!(
             "{:?}",
-            arrival.iter().map(|u| order_id(u)).collect::<Vec<_>>()
+            arrival.iter().map(order_id).collect::<Vec<_>>()
         ));
         let mut t = transformer();
         let mut all = before.clone();
