@@ -26,7 +26,7 @@ pub fn types_module(stack: &Stack, named: &NamedTypes) -> TokenStream {
     let entities = stack.entities.iter().map(|e| entity_struct(e, named));
     let idl_types = named
         .iter()
-        .map(|(name, layout)| idl_type(name, layout, named));
+        .map(|(name, layout)| idl_type(stack, name, layout, named));
     quote! {
         #(#entities)*
 
@@ -248,8 +248,13 @@ fn fields_body(fields: &LayoutFields, named: &NamedTypes, public: bool) -> Token
                 let ty = rust_type(t, named, true);
                 let rename = rename_attr(n);
                 let lenient = lenient_attr(t);
+                // An optional field may be absent (a merged object lacks what no source gave).
+                let default = match t {
+                    Layout::Option(_) | Layout::COption(_) => quote!(#[serde(default)]),
+                    _ => quote!(),
+                };
                 let doc = crate::rust::doc(&format!("`{n}`"));
-                quote!(#doc #rename #lenient #vis #f: #ty,)
+                quote!(#doc #rename #default #lenient #vis #f: #ty,)
             });
             quote!({ #(#fields)* })
         }
@@ -264,7 +269,16 @@ fn fields_body(fields: &LayoutFields, named: &NamedTypes, public: bool) -> Token
     }
 }
 
-fn idl_type(name: &str, layout: &Layout, named: &NamedTypes) -> TokenStream {
+/// Whether a struct name was made by the spec (a `merge` of several sources, a struct with
+/// transformed fields: `<Entity>_<field>`) rather than taken from an IDL.
+fn is_built(stack: &Stack, name: &str) -> bool {
+    stack
+        .entities
+        .iter()
+        .any(|e| name.starts_with(&format!("{}_", e.name)))
+}
+
+fn idl_type(stack: &Stack, name: &str, layout: &Layout, named: &NamedTypes) -> TokenStream {
     let ident = type_ident(name);
     let derive = serde_attrs();
     match layout {
@@ -272,7 +286,12 @@ fn idl_type(name: &str, layout: &Layout, named: &NamedTypes) -> TokenStream {
             name: idl_name,
             fields,
         } => {
-            let doc = crate::rust::doc(&format!("IDL type `{idl_name}`."));
+            let doc = if is_built(stack, idl_name) {
+                format!("`{idl_name}`: built by the spec from IDL types (a merge, or transformed fields).")
+            } else {
+                format!("IDL type `{idl_name}`.")
+            };
+            let doc = crate::rust::doc(&doc);
             let body = fields_body(fields, named, true);
             // Only a braced body needs no `;`.
             let semi = match fields {

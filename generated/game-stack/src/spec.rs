@@ -1310,6 +1310,161 @@ pub const STACK_JSON: &str = r#"{
               }
             ]
           }
+        },
+        {
+          "name": "summary",
+          "description": null,
+          "ty": {
+            "struct": {
+              "name": "Game_summary",
+              "fields": {
+                "named": [
+                  [
+                    "game",
+                    {
+                      "option": {
+                        "primitive": "pubkey"
+                      }
+                    }
+                  ],
+                  [
+                    "kind",
+                    {
+                      "option": {
+                        "enum": {
+                          "name": "GameEventKind",
+                          "variants": [
+                            [
+                              "Created",
+                              "unit"
+                            ],
+                            [
+                              "Joined",
+                              "unit"
+                            ],
+                            [
+                              "Settled",
+                              "unit"
+                            ],
+                            [
+                              "Cancelled",
+                              "unit"
+                            ]
+                          ]
+                        }
+                      }
+                    }
+                  ],
+                  [
+                    "player",
+                    {
+                      "option": {
+                        "primitive": "pubkey"
+                      }
+                    }
+                  ],
+                  [
+                    "slot",
+                    {
+                      "option": {
+                        "primitive": "u64"
+                      }
+                    }
+                  ],
+                  [
+                    "winner",
+                    {
+                      "option": {
+                        "primitive": "pubkey"
+                      }
+                    }
+                  ],
+                  [
+                    "loser",
+                    {
+                      "option": {
+                        "primitive": "pubkey"
+                      }
+                    }
+                  ],
+                  [
+                    "pot",
+                    {
+                      "option": {
+                        "primitive": "u64"
+                      }
+                    }
+                  ],
+                  [
+                    "winner_score",
+                    {
+                      "option": {
+                        "primitive": "u64"
+                      }
+                    }
+                  ],
+                  [
+                    "loser_score",
+                    {
+                      "option": {
+                        "primitive": "u64"
+                      }
+                    }
+                  ]
+                ]
+              }
+            }
+          },
+          "nullable": false,
+          "emit": true,
+          "kind": {
+            "kind": "mapped",
+            "strategy": {
+              "kind": "merge"
+            },
+            "sources": [
+              {
+                "path": "GameEvent",
+                "source": {
+                  "program": 0,
+                  "kind": "event",
+                  "name": "GameEvent"
+                },
+                "value": {
+                  "kind": "whole"
+                },
+                "key": {
+                  "kind": "direct",
+                  "path": {
+                    "kind": "data",
+                    "path": [
+                      "game"
+                    ]
+                  }
+                }
+              },
+              {
+                "path": "GameSettled",
+                "source": {
+                  "program": 0,
+                  "kind": "event",
+                  "name": "GameSettled"
+                },
+                "value": {
+                  "kind": "whole"
+                },
+                "key": {
+                  "kind": "direct",
+                  "path": {
+                    "kind": "data",
+                    "path": [
+                      "game"
+                    ]
+                  }
+                }
+              }
+            ]
+          }
         }
       ],
       "computed_order": [],

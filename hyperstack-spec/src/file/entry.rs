@@ -1,13 +1,16 @@
 //! An entry of an entity's `fields` table: a field, or a section (a table of entries).
 //!
-//! The two are told apart by their keys: a field's keys are the [`FIELD_KEYS`] (`from`,
-//! `count`, …), a section's keys are the names of its entries (so never a field key).
-//! Deserialization reads the first key the parser yields, then hands the whole table to
-//! [`FieldFile`]'s derived deserializer (so its errors and source spans are those of any other
-//! field) or reads the section's entries; a table mixing both kinds of keys is an error either
-//! way.
+//! A table whose values are all tables is a section (its entries are fields or sections);
+//! any other table is a field (every field has a string or list value: its source). Before
+//! deserializing, [`super::parse_spec_text`] finds the sections of the parsed document and
+//! marks them by the positions of their keys ([`SectionKeys`]); deserialization then reads an
+//! entry's first key and either hands the whole table to [`FieldFile`]'s derived deserializer
+//! (so its errors and source spans are those of any other field) or reads the section's
+//! entries. Without that context (a `StackFile` deserialized by other means) a table whose
+//! first key is one of the [`FIELD_KEYS`] is a field.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
 use schemars::gen::SchemaGenerator;
@@ -20,8 +23,7 @@ use toml::Spanned;
 
 use super::FieldFile;
 
-/// The keys of a field table. A table whose first key is one of them is a field; any other
-/// table is a section, whose entries therefore may not be named after them.
+/// The keys of a field table.
 pub const FIELD_KEYS: [&str; 19] = [
     "from",
     "strategy",
@@ -43,6 +45,64 @@ pub const FIELD_KEYS: [&str; 19] = [
     "emit",
     "description",
 ];
+
+thread_local! {
+    static SECTION_KEYS: RefCell<Option<HashSet<usize>>> = const { RefCell::new(None) };
+}
+
+/// The byte offsets of the keys of every section table of a document, in effect (for
+/// deserializing [`FieldEntry`]s on this thread) while the value lives.
+pub(crate) struct SectionKeys;
+
+impl SectionKeys {
+    /// Marks the sections of `doc` (the tables under `entities.<name>.fields` whose values are
+    /// all tables, at any depth).
+    pub(crate) fn install(doc: &toml::de::DeTable<'_>) -> SectionKeys {
+        let mut keys = HashSet::new();
+        let entities = doc
+            .iter()
+            .find(|(k, _)| k.get_ref() == "entities")
+            .and_then(|(_, v)| v.get_ref().as_table());
+        for (_, entity) in entities.into_iter().flatten() {
+            let fields = entity
+                .get_ref()
+                .as_table()
+                .and_then(|t| t.iter().find(|(k, _)| k.get_ref() == "fields"))
+                .and_then(|(_, v)| v.get_ref().as_table());
+            for (_, entry) in fields.into_iter().flatten() {
+                if let Some(table) = entry.get_ref().as_table() {
+                    mark(table, &mut keys);
+                }
+            }
+        }
+        SECTION_KEYS.with(|s| *s.borrow_mut() = Some(keys));
+        SectionKeys
+    }
+}
+
+impl Drop for SectionKeys {
+    fn drop(&mut self) {
+        SECTION_KEYS.with(|s| *s.borrow_mut() = None);
+    }
+}
+
+/// Marks `table`'s keys when it is a section, and its sub-sections'.
+fn mark(table: &toml::de::DeTable<'_>, keys: &mut HashSet<usize>) {
+    if !table.values().all(|v| v.get_ref().is_table()) {
+        return;
+    }
+    for (k, v) in table {
+        keys.insert(k.span().start);
+        if let Some(child) = v.get_ref().as_table() {
+            mark(child, keys);
+        }
+    }
+}
+
+/// Whether the table whose (first) key is at `offset` is a section: `None` without context.
+fn is_section_key(offset: usize) -> Option<bool> {
+    SECTION_KEYS.with(|s| s.borrow().as_ref().map(|keys| keys.contains(&offset)))
+}
 
 /// One entry of `fields`: a field, or a section of further entries (generated as a nested
 /// struct).
@@ -79,7 +139,9 @@ impl<'de> Visitor<'de> for EntryVisitor {
         let Some(first) = map.next_key::<Spanned<String>>()? else {
             return Ok(FieldEntry::Section(BTreeMap::new()));
         };
-        if FIELD_KEYS.contains(&first.get_ref().as_str()) {
+        let section = is_section_key(first.span().start)
+            .unwrap_or_else(|| !FIELD_KEYS.contains(&first.get_ref().as_str()));
+        if !section {
             let replay = Replay {
                 first: Some(first.into_inner()),
                 map,
@@ -89,8 +151,9 @@ impl<'de> Visitor<'de> for EntryVisitor {
         }
         let mut entries = BTreeMap::new();
         let mut key = first;
+        let checked = is_section_key(key.span().start).is_some();
         loop {
-            if FIELD_KEYS.contains(&key.get_ref().as_str()) {
+            if !checked && FIELD_KEYS.contains(&key.get_ref().as_str()) {
                 return Err(de::Error::custom(format!(
                     "`{}` is a field key, but this table does not start with one, so it reads \
                      as a section whose entries are fields: put the field keys first, or do not \
@@ -223,30 +286,33 @@ mod tests {
 
     #[test]
     fn misuse_is_explained() {
-        // `frm` is no field key: the table reads as a section, whose entry is no table.
+        // A table with a non-table value is a field: a mistyped key is an unknown field.
         let err = entries("fields.a = { frm = \"A.x\" }\n").unwrap_err();
-        assert!(err.contains("expected a field (a table with"), "{err}");
-        // A table mixing field keys and entries is refused, whichever key the parser reads
-        // first.
+        assert!(err.contains("unknown field `frm`"), "{err}");
         let err = entries("fields.a = { x = { from = \"A.x\" }, from = \"A.y\" }\n").unwrap_err();
-        assert!(
-            err.contains("`from` is a field key") || err.contains("unknown field `x`"),
-            "{err}"
-        );
+        assert!(err.contains("unknown field `x`"), "{err}");
         let err =
             entries("[entities.T.fields.s]\nx = { from = \"A.x\" }\nfrom = \"A.y\"\n").unwrap_err();
-        assert!(
-            err.contains("`from` is a field key") || err.contains("unknown field `x`"),
-            "{err}"
-        );
-        let err = entries("fields.a = { from = \"A.x\", frm = 1 }\n").unwrap_err();
-        assert!(
-            err.contains("unknown field `frm`") || err.contains("is not a field key"),
-            "{err}"
-        );
-        let err = entries("fields.a = { from = \"A.x\", zzz = 1 }\n").unwrap_err();
-        assert!(err.contains("unknown field `zzz`"), "{err}");
+        assert!(err.contains("unknown field `x`"), "{err}");
         let err = entries("fields.a = \"A.x\"\n").unwrap_err();
         assert!(err.contains("a field (a table with"), "{err}");
+    }
+
+    #[test]
+    fn fields_in_sections_may_be_named_like_field_keys() {
+        let file = entries(
+            "[entities.T.fields.automation]\namount = { from = \"A.x\" }\nstrategy = { from = \"A.y\" }\nkey = { computed = \"1\" }\n",
+        )
+        .unwrap();
+        let entity = file.entities.values().next().unwrap().get_ref();
+        let (_, automation) = entity.fields.iter().next().unwrap();
+        let FieldEntry::Section(children) = automation.get_ref() else {
+            panic!("a section")
+        };
+        let names: Vec<&str> = children.keys().map(|k| k.get_ref().as_str()).collect();
+        assert_eq!(names, ["amount", "key", "strategy"]);
+        assert!(children
+            .values()
+            .all(|c| matches!(c.get_ref(), FieldEntry::Field(_))));
     }
 }

@@ -40,7 +40,7 @@ pub struct SyntaxError {
 /// re-encoded as TOML to share one model), so callers must not use them for locations.
 pub fn parse_spec_text(text: &str, format: SpecFormat) -> Result<StackFile, SyntaxError> {
     match format {
-        SpecFormat::Toml => toml::from_str(text).map_err(|e| SyntaxError {
+        SpecFormat::Toml => parse_toml(text).map_err(|e| SyntaxError {
             message: e.message().to_string(),
             span: e.span(),
             line_col: None,
@@ -60,9 +60,17 @@ pub fn parse_spec_text(text: &str, format: SpecFormat) -> Result<StackFile, Synt
                 .map_err(|e| plain(format!("JSON spec cannot be represented: {e}")))?;
             let toml_text = toml::to_string(&as_toml)
                 .map_err(|e| plain(format!("JSON spec cannot be represented: {e}")))?;
-            toml::from_str(&toml_text).map_err(|e| plain(e.message().to_string()))
+            parse_toml(&toml_text).map_err(|e| plain(e.message().to_string()))
         }
     }
+}
+
+/// Parses TOML text into the model, telling sections from fields by the parsed document.
+fn parse_toml(text: &str) -> Result<StackFile, toml::de::Error> {
+    use serde::Deserialize;
+    let doc = toml::de::DeTable::parse(text)?;
+    let _sections = super::entry::SectionKeys::install(doc.get_ref());
+    StackFile::deserialize(toml::de::Deserializer::from(doc))
 }
 
 /// Maps byte offsets of a text to 1-based line and character column.
