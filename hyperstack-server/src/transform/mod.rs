@@ -239,54 +239,58 @@ impl Transformer {
         };
         self.completed = Some(buffer.slot);
         let mut touches = Touches::default();
-        let mut steps = buffer.into_steps();
+        let steps = buffer.into_steps();
         // Writes of no known transaction: their lookup entries (identities such as an
-        // account's address → its id) count from the start of the slot, their values at its
-        // end.
-        let split = steps
-            .iter()
-            .position(|s| {
-                matches!(
-                    s,
-                    Step::Account {
-                        in_transaction: false,
-                        ..
-                    }
-                )
-            })
-            .unwrap_or(steps.len());
-        let unknown: Vec<AccountUpdate> = steps
-            .split_off(split)
-            .into_iter()
-            .filter_map(|s| match s {
-                Step::Account { update, .. } => Some(update),
-                Step::Transaction(_) => None,
-            })
-            .collect();
-        let unknown = self.decode_writes(&unknown);
+        // account's address → its id) count from the start of the slot, their values at their
+        // place in the order.
+        let unknown = self.decode_writes(steps.iter().filter_map(|s| match s {
+            Step::Account {
+                update,
+                in_transaction: false,
+            } => Some(update),
+            _ => None,
+        }));
         self.register_writes(&unknown);
-        let mut steps = steps.into_iter().peekable();
-        while let Some(step) = steps.next() {
-            match step {
+        let mut unknown = unknown.into_iter().peekable();
+        let mut i = 0;
+        while i < steps.len() {
+            match &steps[i] {
                 Step::Transaction(tx) => {
                     touches.begin_transaction();
-                    self.apply_transaction(&tx, Some(&mut touches), out);
+                    self.apply_transaction(tx, Some(&mut touches), out);
+                    i += 1;
                 }
-                Step::Account { update, .. } => {
-                    // The writes of one transaction are applied together.
-                    let mut group = vec![update];
-                    while let Some(Step::Account { .. }) = steps.peek() {
-                        if let Some(Step::Account { update, .. }) = steps.next() {
-                            group.push(update);
-                        }
+                Step::Account {
+                    update,
+                    in_transaction: false,
+                } => {
+                    if let Some(decoded) = unknown.next_if(|(a, _)| std::ptr::eq(*a, update)) {
+                        self.write_values(&[decoded], Some((&touches, false)), out);
                     }
-                    let decoded = self.decode_writes(&group);
+                    i += 1;
+                }
+                Step::Account { .. } => {
+                    // The writes of one transaction are applied together.
+                    let start = i;
+                    while matches!(
+                        steps.get(i),
+                        Some(Step::Account {
+                            in_transaction: true,
+                            ..
+                        })
+                    ) {
+                        i += 1;
+                    }
+                    let decoded =
+                        self.decode_writes(steps[start..i].iter().filter_map(|s| match s {
+                            Step::Account { update, .. } => Some(update),
+                            Step::Transaction(_) => None,
+                        }));
                     self.register_writes(&decoded);
                     self.write_values(&decoded, Some((&touches, true)), out);
                 }
             }
         }
-        self.write_values(&unknown, Some((&touches, false)), out);
     }
 
     /// Applies an update now. Without `touches` (stacks that are not ordered, late updates)
@@ -305,9 +309,9 @@ impl Transformer {
     /// Decodes account writes of the stack's programs; errors are counted and reported.
     fn decode_writes<'w>(
         &mut self,
-        writes: &'w [AccountUpdate],
+        writes: impl IntoIterator<Item = &'w AccountUpdate>,
     ) -> Vec<(&'w AccountUpdate, DecodedAccount)> {
-        let mut decoded = Vec::with_capacity(writes.len());
+        let mut decoded = Vec::new();
         for a in writes {
             match self.decoder.decode_account(a) {
                 Ok(Some(d)) => decoded.push((a, d)),

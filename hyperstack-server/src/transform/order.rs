@@ -8,10 +8,11 @@
 //!
 //! 1. transactions by their index in the block; right after each, the account writes it made
 //!    (matched by `txn_signature`), by write version;
-//! 2. then the account writes whose transaction is unknown (no signature, or a transaction
-//!    the source did not deliver), by write version — except that the lookup entries such
-//!    writes register (identities such as an account's address → its id) take effect at the
-//!    start of the slot, so the slot's instructions find them.
+//! 2. account writes whose transaction is unknown (no signature, or a transaction the source
+//!    did not deliver) at their write version's place: before the first transaction that
+//!    made a later write (write versions grow in execution order), else at the end of the
+//!    slot. The lookup entries such writes register (identities such as an account's address
+//!    → its id) take effect at the start of the slot, so the slot's instructions find them.
 //!
 //! The writes of one transaction register their lookup entries before any of their values
 //! apply. So an account write sees the links made by its own transaction and by earlier
@@ -65,26 +66,35 @@ impl SlotBuffer {
         accounts.sort_by_key(|a| a.write_version);
         let known: HashSet<Signature> = transactions.iter().map(|t| t.signature).collect();
         let mut by_tx: HashMap<Signature, Vec<AccountUpdate>> = HashMap::new();
-        let mut unknown = Vec::new();
+        let mut unknown = std::collections::VecDeque::new();
         for a in accounts {
             match a.txn_signature {
                 Some(sig) if known.contains(&sig) => by_tx.entry(sig).or_default().push(a),
-                _ => unknown.push(a),
+                _ => unknown.push_back(a),
             }
         }
         let mut steps = Vec::with_capacity(transactions.len() + by_tx.len() + unknown.len());
+        let unknown_step = |update| Step::Account {
+            update,
+            in_transaction: false,
+        };
         for t in transactions {
             let writes = by_tx.remove(&t.signature).unwrap_or_default();
+            if let Some(first) = writes.first() {
+                while unknown
+                    .front()
+                    .is_some_and(|u: &AccountUpdate| u.write_version < first.write_version)
+                {
+                    steps.extend(unknown.pop_front().map(unknown_step));
+                }
+            }
             steps.push(Step::Transaction(t));
             steps.extend(writes.into_iter().map(|update| Step::Account {
                 update,
                 in_transaction: true,
             }));
         }
-        steps.extend(unknown.into_iter().map(|update| Step::Account {
-            update,
-            in_transaction: false,
-        }));
+        steps.extend(unknown.into_iter().map(unknown_step));
         steps
     }
 }
@@ -110,7 +120,7 @@ impl Touches {
     }
 
     /// Whether the instruction named `account` in the current transaction
-    /// (`in_transaction`), or anywhere in the slot.
+    /// (`in_transaction`), or in the slot so far.
     pub fn touched(
         &self,
         account: &Pubkey,
@@ -186,10 +196,21 @@ mod tests {
         b.transactions.push(tx(7, 2));
         b.transactions.push(tx(3, 1));
         assert_eq!(b.len(), 7);
+        // w10 happened before tx3's writes, w25 between tx3's and tx7's.
         assert_eq!(
             describe(&b.into_steps()),
-            ["tx3", "w20", "w21", "tx7", "w30", "w10?", "w25?"]
+            ["w10?", "tx3", "w20", "w21", "w25?", "tx7", "w30"]
         );
+    }
+
+    #[test]
+    fn without_signatures_writes_come_after_every_transaction() {
+        let mut b = SlotBuffer::new(5);
+        b.accounts.push(write(2, None));
+        b.accounts.push(write(1, None));
+        b.transactions.push(tx(1, 1));
+        b.transactions.push(tx(0, 2));
+        assert_eq!(describe(&b.into_steps()), ["tx0", "tx1", "w1?", "w2?"]);
     }
 
     #[test]
