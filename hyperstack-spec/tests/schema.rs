@@ -56,5 +56,8 @@ fn schema_describes_the_spec_keys() {
     }
     // Entries of `fields` are fields or sections (tables of entries).
     let entry = serde_json::to_string(&schema["definitions"]["FieldEntry"]).unwrap();
-    assert!(entry.contains("FieldFile") && entry.contains("FieldEntry"), "{entry}");
+    assert!(
+        entry.contains("FieldFile") && entry.contains("FieldEntry"),
+        "{entry}"
+    );
 }
