@@ -200,6 +200,13 @@ async fn transform_loop<S: MutationSink>(
             source_task.abort();
             return Ok(transformer.stats());
         }
+    } else if transformer.held() > 0 {
+        // Shutting down mid-slot: the slot's updates were never applied (a resumed source
+        // sends them again from that slot).
+        tracing::warn!(
+            held = transformer.held(),
+            "shutdown before the slot in progress completed; its updates were not applied"
+        );
     }
     drop(raw_rx);
     let stats = transformer.stats();

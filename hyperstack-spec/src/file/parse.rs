@@ -142,6 +142,20 @@ mod tests {
     }
 
     #[test]
+    fn json_specs_have_sections_too() {
+        let json_text = r#"{"name":"s","idl":"a.json","entities":{"T":{"key":"Acc.@address",
+            "fields":{"state":{"x":{"from":"Acc.x"},"strategy":{"from":"Acc.y"}}}}}}"#;
+        let file = parse_spec_text(json_text, SpecFormat::Json).unwrap();
+        let entity = file.entities.values().next().unwrap().get_ref();
+        let (name, state) = entity.fields.iter().next().unwrap();
+        assert_eq!(name.get_ref(), "state");
+        let crate::file::FieldEntry::Section(children) = state.get_ref() else {
+            panic!("a section");
+        };
+        assert_eq!(children.len(), 2);
+    }
+
+    #[test]
     fn json_and_toml_give_the_same_model() {
         let toml_text = r#"
 name = "s"
