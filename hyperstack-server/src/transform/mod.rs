@@ -11,7 +11,8 @@
 //! the updates applied in that slot, so it grows with every change of an entity).
 //!
 //! **Ordered stacks.** When a stack's results depend on the order of account writes and
-//! transactions within a slot (see [`order`]), updates are held until their slot is complete
+//! transactions within a slot (docs/STACK_SPEC.md, "Which entity an account write joins"),
+//! updates are held until their slot is complete
 //! — an update of a later slot arrives, or [`Transformer::flush`] is called (the ingestion
 //! loop does when the source ends or goes quiet) — and applied in canonical order. Other stacks
 //! apply each update as it arrives.
