@@ -5,7 +5,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use hyperstack_spec::idl::{Layout, LayoutFields};
-use hyperstack_spec::{Entity, Field, FieldKind, Stack};
+use hyperstack_spec::{Entity, Field, FieldKind, Section, Stack};
 
 use crate::rust::names::{field_ident, snake, type_ident};
 use crate::rust::types::{needs_lenient, rust_type, NamedTypes};
@@ -26,7 +26,7 @@ pub fn types_module(stack: &Stack, named: &NamedTypes) -> TokenStream {
     let entities = stack.entities.iter().map(|e| entity_struct(e, named));
     let idl_types = named
         .iter()
-        .map(|(name, layout)| idl_type(name, layout, named));
+        .map(|(name, layout)| idl_type(stack, name, layout, named));
     quote! {
         #(#entities)*
 
@@ -54,13 +54,14 @@ fn entity_struct(entity: &Entity, named: &NamedTypes) -> TokenStream {
         )
     });
     let doc = crate::rust::doc(&doc);
-    let key_doc = format!("Primary key: `{}`.", entity.key.path);
+    let key_doc = format!("Primary key: `{}`.", entity.key.path());
     let key_doc = crate::rust::doc(&key_doc);
-    let fields = entity
-        .fields
+    let members = members(entity, "", named);
+    let sections = entity
+        .sections
         .iter()
-        .filter(|f| f.emit)
-        .map(|f| entity_field(f, named));
+        .filter(|s| has_emitted(entity, &s.path))
+        .map(|s| section_struct(entity, s, named));
     let derive = serde_attrs();
     quote! {
         #doc
@@ -69,7 +70,98 @@ fn entity_struct(entity: &Entity, named: &NamedTypes) -> TokenStream {
         #derive
         #[derive(::core::default::Default)]
         pub struct #ident {
-            #(#fields)*
+            #(#members)*
+        }
+
+        #(#sections)*
+    }
+}
+
+/// Whether the section at `path` holds an emitted field (at any depth).
+fn has_emitted(entity: &Entity, path: &str) -> bool {
+    let prefix = format!("{path}.");
+    entity
+        .fields
+        .iter()
+        .any(|f| f.emit && f.name.starts_with(&prefix))
+}
+
+/// The direct parent path of a dotted name (`""` at the top level).
+fn parent(name: &str) -> &str {
+    name.rsplit_once('.').map_or("", |(p, _)| p)
+}
+
+/// The last segment of a dotted name.
+fn leaf(name: &str) -> &str {
+    name.rsplit_once('.').map_or(name, |(_, l)| l)
+}
+
+/// The members of the struct at `path` (`""` = the entity): its emitted fields and the
+/// sections directly inside it, in file order.
+fn members(entity: &Entity, path: &str, named: &NamedTypes) -> Vec<TokenStream> {
+    let mut out: Vec<(usize, TokenStream)> = Vec::new();
+    for (i, f) in entity.fields.iter().enumerate() {
+        if f.emit && parent(&f.name) == path {
+            out.push((i, entity_field(f, named)));
+        }
+    }
+    for s in &entity.sections {
+        if parent(&s.path) != path || !has_emitted(entity, &s.path) {
+            continue;
+        }
+        // Place the section where its first field is written.
+        let prefix = format!("{}.", s.path);
+        let at = entity
+            .fields
+            .iter()
+            .position(|f| f.name.starts_with(&prefix))
+            .unwrap_or(usize::MAX);
+        out.push((at, section_member(s)));
+    }
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, t)| t).collect()
+}
+
+/// The member of a parent struct that holds a section.
+fn section_member(section: &Section) -> TokenStream {
+    let name = leaf(&section.path);
+    let ident = field_ident(name);
+    let ty = type_ident(&section.type_name);
+    let rename = rename_attr(name);
+    let doc = crate::rust::doc(&format!(
+        "Section `{}` (empty until one of its fields is set).",
+        section.path
+    ));
+    let skip = format!("{}::is_empty", ty);
+    quote! {
+        #doc
+        #rename
+        #[serde(default, skip_serializing_if = #skip)]
+        pub #ident: #ty,
+    }
+}
+
+fn section_struct(entity: &Entity, section: &Section, named: &NamedTypes) -> TokenStream {
+    let ident = type_ident(&section.type_name);
+    let doc = crate::rust::doc(&format!(
+        "Section `{}` of `{}`. Every field is optional: a patch carries only what changed.",
+        section.path, entity.name
+    ));
+    let members = members(entity, &section.path, named);
+    let derive = serde_attrs();
+    quote! {
+        #doc
+        #derive
+        #[derive(::core::default::Default)]
+        pub struct #ident {
+            #(#members)*
+        }
+
+        impl #ident {
+            /// Whether no field of the section is set (it is then left out of serialized JSON).
+            pub fn is_empty(&self) -> bool {
+                *self == Self::default()
+            }
         }
     }
 }
@@ -79,20 +171,31 @@ fn field_doc(field: &Field) -> String {
         return d.clone();
     }
     match &field.kind {
-        FieldKind::Mapped { strategy, sources } => {
+        FieldKind::Mapped {
+            strategy,
+            sources,
+            transform,
+            ..
+        } => {
             let paths: Vec<&str> = sources.iter().map(|s| s.path.as_str()).collect();
-            format!("`{}` of `{}`.", strategy.name(), paths.join("`, `"))
+            let mut doc = format!("`{}` of `{}`", strategy.name(), paths.join("`, `"));
+            if let Some(t) = transform {
+                doc.push_str(&format!(", as `{}`", t.describe()));
+            }
+            doc.push('.');
+            doc
         }
         FieldKind::Computed { source, .. } => format!("Computed: `{source}`."),
     }
 }
 
 fn entity_field(field: &Field, named: &NamedTypes) -> TokenStream {
-    let ident = field_ident(&field.name);
+    let json_name = leaf(&field.name);
+    let ident = field_ident(json_name);
     let ty = rust_type(&field.ty, named, false);
     let doc = field_doc(field);
     let doc = crate::rust::doc(&doc);
-    let rename = rename_attr(&field.name);
+    let rename = rename_attr(json_name);
     let lenient = needs_lenient(&field.ty);
     let (ty, with) = match (field.nullable, lenient) {
         (true, true) => (
@@ -145,8 +248,13 @@ fn fields_body(fields: &LayoutFields, named: &NamedTypes, public: bool) -> Token
                 let ty = rust_type(t, named, true);
                 let rename = rename_attr(n);
                 let lenient = lenient_attr(t);
+                // An optional field may be absent (a merged object lacks what no source gave).
+                let default = match t {
+                    Layout::Option(_) | Layout::COption(_) => quote!(#[serde(default)]),
+                    _ => quote!(),
+                };
                 let doc = crate::rust::doc(&format!("`{n}`"));
-                quote!(#doc #rename #lenient #vis #f: #ty,)
+                quote!(#doc #rename #default #lenient #vis #f: #ty,)
             });
             quote!({ #(#fields)* })
         }
@@ -161,7 +269,16 @@ fn fields_body(fields: &LayoutFields, named: &NamedTypes, public: bool) -> Token
     }
 }
 
-fn idl_type(name: &str, layout: &Layout, named: &NamedTypes) -> TokenStream {
+/// Whether a struct name was made by the spec (a `merge` of several sources, a struct with
+/// transformed fields: `<Entity>_<field>`) rather than taken from an IDL.
+fn is_built(stack: &Stack, name: &str) -> bool {
+    stack
+        .entities
+        .iter()
+        .any(|e| name.starts_with(&format!("{}_", e.name)))
+}
+
+fn idl_type(stack: &Stack, name: &str, layout: &Layout, named: &NamedTypes) -> TokenStream {
     let ident = type_ident(name);
     let derive = serde_attrs();
     match layout {
@@ -169,7 +286,12 @@ fn idl_type(name: &str, layout: &Layout, named: &NamedTypes) -> TokenStream {
             name: idl_name,
             fields,
         } => {
-            let doc = crate::rust::doc(&format!("IDL type `{idl_name}`."));
+            let doc = if is_built(stack, idl_name) {
+                format!("`{idl_name}`: built by the spec from IDL types (a merge, or transformed fields).")
+            } else {
+                format!("IDL type `{idl_name}`.")
+            };
+            let doc = crate::rust::doc(&doc);
             let body = fields_body(fields, named, true);
             // Only a braced body needs no `;`.
             let semi = match fields {

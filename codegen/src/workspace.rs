@@ -19,7 +19,7 @@ pub struct StackTarget {
 #[derive(Debug, thiserror::Error)]
 pub enum WorkspaceError {
     /// A spec failed to load or validate.
-    #[error("{0}")]
+    #[error(transparent)]
     Spec(#[from] SpecErrors),
     /// Reading or writing files failed.
     #[error("{path}: {source}")]

@@ -90,6 +90,35 @@ fn generated_types_follow_the_idl_and_the_spec() {
         types.contains("deserialize_with = \"::hyperstack_sdk::json::nullable\""),
         "{types}"
     );
+    // Sections are nested structs, always present (default: empty), skipped when empty.
+    assert!(types.contains("pub stats: PoolStats,"), "{types}");
+    assert!(
+        types.contains("#[serde(default, skip_serializing_if = \"PoolStats::is_empty\")]"),
+        "{types}"
+    );
+    assert!(types.contains("pub struct PoolStatsInner {"), "{types}");
+    assert!(types.contains("pub inner: PoolStatsInner,"), "{types}");
+    assert!(
+        types.contains("pub users: ::core::option::Option<u64>"),
+        "{types}"
+    );
+    assert!(
+        types.contains("pub reserve_ui: ::core::option::Option<f64>"),
+        "{types}"
+    );
+    assert!(
+        types.contains("pub seed_hex: ::core::option::Option<::std::string::String>"),
+        "{types}"
+    );
+    assert!(!types.contains("secret"), "emit = false stays out: {types}");
+    assert!(
+        types.contains("#[serde(rename = \"oddSection\")]"),
+        "{types}"
+    );
+    assert!(
+        types.contains("pub odd_section: PoolOddSection,"),
+        "{types}"
+    );
     // Named IDL types live in `idl`, enums keep their data.
     assert!(
         types.contains("pub status: ::core::option::Option<idl::Status>"),
@@ -110,7 +139,7 @@ fn generated_types_follow_the_idl_and_the_spec() {
         types.contains("pub r#type: ::core::option::Option<::std::string::String>"),
         "{types}"
     );
-    assert!(!types.contains("pub seed"), "{types}");
+    assert!(!types.contains("pub seed:"), "{types}");
     // Sum of i64 stays i64; count is u64; append is a list of the event type; computed is f64.
     assert!(
         types.contains("pub net_flow: ::core::option::Option<i64>"),

@@ -42,17 +42,19 @@ const TOKEN_JSON: &str = r#"{
       "token_amount": 17000000000000, "is_buy": false, "user": "UserB111111111111111111111111111111111111111",
       "timestamp": -5, "virtual_sol_reserves": 30500000000, "virtual_token_reserves": 1055000000000000 }
   ],
-  "price_sol": 0.0000279
+  "price_sol": 0.0000279,
+  "stats": { "unique_traders": "2", "buys": 1 }
 }"#;
 
 /// Everything [`observe!`] reads from one module path.
 type Observed = (
-    serde_json::Value,       // the token, deserialized then serialized
-    Option<String>,          // name
-    Option<u64>,             // created_slot (given as a string)
-    Option<u64>,             // volume_sol (given as a string)
-    Option<u64>,             // trade_count (missing)
-    Option<String>,          // creator (missing)
+    serde_json::Value, // the token, deserialized then serialized
+    Option<String>,    // name
+    Option<u64>,       // created_slot (given as a string)
+    Option<u64>,       // volume_sol (given as a string)
+    Option<u64>,       // trade_count (missing)
+    // creator (missing); stats: unique_traders (given as a string), buys, sells (missing)
+    (Option<String>, (Option<u64>, Option<u64>, Option<u64>)),
     Vec<(u64, bool, i64)>,   // last_trades: (sol_amount, is_buy, timestamp)
     &'static str,            // Entity::NAME
     &'static [&'static str], // Entity::VIEWS
@@ -76,6 +78,14 @@ macro_rules! observe {
         );
         let empty: $m::Token = serde_json::from_str("{}").expect("empty patch deserializes");
         assert_eq!(empty, $m::Token::default());
+        assert!(
+            !serde_json::to_value(&empty)
+                .unwrap()
+                .as_object()
+                .unwrap()
+                .contains_key("stats"),
+            "an empty section is left out"
+        );
 
         let trades = token
             .last_trades
@@ -98,7 +108,14 @@ macro_rules! observe {
             token.created_slot,
             token.volume_sol,
             token.trade_count,
-            token.creator.clone(),
+            (
+                token.creator.clone(),
+                (
+                    token.stats.unique_traders,
+                    token.stats.buys,
+                    token.stats.sells,
+                ),
+            ),
             trades,
             <$m::TokenEntity as Entity>::NAME,
             <$m::TokenEntity as Entity>::VIEWS,
@@ -123,7 +140,7 @@ fn macro_expansion_matches_the_generated_crate() {
         created_slot,
         volume,
         trade_count,
-        creator,
+        (creator, stats),
         trades,
         entity,
         views,
@@ -136,6 +153,9 @@ fn macro_expansion_matches_the_generated_crate() {
     assert_eq!(*volume, Some(1_500_000_000));
     assert_eq!(*trade_count, None);
     assert_eq!(*creator, None);
+    // A section: nested in JSON, a nested struct in Rust (`token.stats.buys`), its missing
+    // fields `None` and an empty section left out when serialized.
+    assert_eq!(*stats, (Some(2), Some(1), None));
     assert_eq!(
         trades,
         &[
@@ -209,6 +229,12 @@ macro_rules! full_token {
             }]),
             price_sol: Some(0.5),
             market_cap_sol: Some(1.25),
+            stats: $m::TokenStats {
+                unique_traders: Some(3),
+                buys: Some(2),
+                sells: Some(1),
+                real_sol: Some(1.5),
+            },
         }
     };
 }
@@ -232,9 +258,13 @@ fn types_are_interchangeable_through_json() {
     let (generated_json, into_macro) = cross!(pump_stack => from_macro);
     assert_eq!(generated_json, into_macro);
     assert_eq!(macro_json, generated_json);
-    // Every field was populated, so every field is in the JSON.
-    assert_eq!(macro_json.as_object().unwrap().len(), 16);
+    // Every field was populated, so every field is in the JSON; the section is nested.
+    assert_eq!(macro_json.as_object().unwrap().len(), 17);
     assert_eq!(macro_json["volume_sol"], serde_json::json!(u64::MAX));
+    assert_eq!(
+        macro_json["stats"],
+        serde_json::json!({"unique_traders": 3, "buys": 2, "sells": 1, "real_sol": 1.5})
+    );
 }
 
 #[test]
@@ -309,6 +339,7 @@ fn macro_errors_read_like_load_stack_errors() {
     }
     let expected = [
         "computed_cycle",
+        "feature_misuse",
         "several_errors",
         "sort_unknown_field",
         "sum_of_string",

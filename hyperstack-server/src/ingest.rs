@@ -22,6 +22,10 @@ use crate::transform::{PlanError, TransformStats, Transformer};
 /// Raw updates buffered between the source and the transform.
 pub(crate) const RAW_QUEUE: usize = 1_024;
 
+/// Ordered stacks hold a slot's updates until an update of a later slot arrives; when the
+/// source is quiet this long, the slot in progress counts as complete.
+pub const SLOT_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Where mutations go.
 pub trait MutationSink: Send + Sync + 'static {
     /// Sends one mutation; `false` when the receiver is gone.
@@ -196,11 +200,20 @@ async fn transform_loop<S: MutationSink>(
     let mut out = Vec::new();
     let mut stopped = false;
     loop {
+        let held = transformer.held() > 0;
         let update = tokio::select! {
             u = raw_rx.recv() => u,
             _ = shutdown.changed() => {
                 stopped = true;
                 None
+            }
+            _ = tokio::time::sleep(SLOT_IDLE), if held => {
+                transformer.flush(&mut out);
+                if !send_all(&sink, &mut out).await {
+                    source_task.abort();
+                    return Ok(transformer.stats());
+                }
+                continue;
             }
         };
         let Some(update) = update else {
@@ -210,12 +223,25 @@ async fn transform_loop<S: MutationSink>(
             health.record_event().await;
         }
         transformer.apply(&update, &mut out);
-        for m in out.drain(..) {
-            if !sink.send_mutation(m).await {
-                source_task.abort();
-                return Ok(transformer.stats());
-            }
+        if !send_all(&sink, &mut out).await {
+            source_task.abort();
+            return Ok(transformer.stats());
         }
+    }
+    if !stopped {
+        // The source ended: the slot in progress is complete.
+        transformer.flush(&mut out);
+        if !send_all(&sink, &mut out).await {
+            source_task.abort();
+            return Ok(transformer.stats());
+        }
+    } else if transformer.held() > 0 {
+        // Shutting down mid-slot: the slot's updates were never applied (a resumed source
+        // sends them again from that slot).
+        tracing::warn!(
+            held = transformer.held(),
+            "shutdown before the slot in progress completed; its updates were not applied"
+        );
     }
     drop(raw_rx);
     let stats = transformer.stats();
@@ -234,4 +260,14 @@ async fn transform_loop<S: MutationSink>(
         Ok(Err(e)) => Err(e),
         _ => Ok(stats),
     }
+}
+
+/// Sends and drains `out`; `false` when the sink is gone.
+async fn send_all<S: MutationSink>(sink: &S, out: &mut Vec<Mutation>) -> bool {
+    for m in out.drain(..) {
+        if !sink.send_mutation(m).await {
+            return false;
+        }
+    }
+    true
 }

@@ -74,6 +74,14 @@ pub enum SpecErrorKind {
         /// What the IDL loader said.
         error: String,
     },
+    /// An IDL path names an environment variable that is not set.
+    #[error("IDL path `{path}` uses the environment variable `{var}`, which is not set")]
+    UnsetEnv {
+        /// The variable.
+        var: String,
+        /// The IDL path as written.
+        path: String,
+    },
     /// A path names no account, instruction or event of the stack's IDLs.
     #[error("unknown account, instruction or event `{name}` (known: {known})")]
     UnknownSource {
@@ -189,6 +197,23 @@ impl SpecErrors {
     /// The errors, in the order they were found.
     pub fn errors(&self) -> &[SpecError] {
         &self.0
+    }
+
+    /// When every error is an unset environment variable in an IDL path: those variables
+    /// (deduplicated), so tools can skip the stack and say why.
+    pub fn only_unset_env(&self) -> Option<Vec<&str>> {
+        let mut vars = Vec::new();
+        for e in &self.0 {
+            match &e.kind {
+                SpecErrorKind::UnsetEnv { var, .. } => {
+                    if !vars.contains(&var.as_str()) {
+                        vars.push(var.as_str());
+                    }
+                }
+                _ => return None,
+            }
+        }
+        (!vars.is_empty()).then_some(vars)
     }
 }
 

@@ -32,6 +32,9 @@ pub mod validate;
 pub mod wire;
 
 pub use error::{Location, SpecError, SpecErrorKind, SpecErrors};
-pub use load::{load_stack, load_stack_from_str, load_stack_with_inputs, LoadedStack};
+pub use load::{
+    expand_env, load_stack, load_stack_from_str, load_stack_from_str_env, load_stack_with_env,
+    load_stack_with_inputs, process_env, LoadedStack,
+};
 pub use model::*;
 pub use schema::json_schema;

@@ -19,8 +19,24 @@ fn schema_describes_the_spec_keys() {
     }
     let field = &schema["definitions"]["FieldFile"]["properties"];
     for key in [
-        "from", "strategy", "count", "sum", "max", "min", "append", "computed", "key", "via",
-        "cap", "emit",
+        "from",
+        "strategy",
+        "count",
+        "sum",
+        "max",
+        "min",
+        "append",
+        "unique_count",
+        "merge",
+        "computed",
+        "transform",
+        "when",
+        "condition",
+        "stop",
+        "key",
+        "via",
+        "cap",
+        "emit",
     ] {
         assert!(field.get(key).is_some(), "FieldFile lacks `{key}`: {field}");
     }
@@ -33,7 +49,15 @@ fn schema_describes_the_spec_keys() {
         "sum",
         "max",
         "min",
+        "unique_count",
+        "merge",
     ] {
         assert!(strategies.contains(s), "{strategies}");
     }
+    // Entries of `fields` are fields or sections (tables of entries).
+    let entry = serde_json::to_string(&schema["definitions"]["FieldEntry"]).unwrap();
+    assert!(
+        entry.contains("FieldFile") && entry.contains("FieldEntry"),
+        "{entry}"
+    );
 }

@@ -111,7 +111,9 @@ views.top = { sort = "volume", order = "desc", limit = 1, filter = "reserve > 0"
     assert!(!pool.field("a").unwrap().emit);
     let volume = pool.field("volume").unwrap();
     match &volume.kind {
-        FieldKind::Mapped { strategy, sources } => {
+        FieldKind::Mapped {
+            strategy, sources, ..
+        } => {
             assert_eq!(*strategy, Strategy::Sum);
             assert_eq!(sources[0].value, ValuePath::Data(vec!["amount".into()]));
             assert_eq!(

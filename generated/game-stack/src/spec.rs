@@ -522,15 +522,19 @@ pub const STACK_JSON: &str = r#"{
       "name": "Player",
       "description": "A registered player.",
       "key": {
-        "path": "Player.@address",
-        "source": {
-          "program": 0,
-          "kind": "account",
-          "name": "Player"
-        },
-        "value": {
-          "kind": "address"
-        },
+        "sources": [
+          {
+            "path": "Player.@address",
+            "source": {
+              "program": 0,
+              "kind": "account",
+              "name": "Player"
+            },
+            "value": {
+              "kind": "address"
+            }
+          }
+        ],
         "ty": {
           "primitive": "pubkey"
         }
@@ -883,15 +887,19 @@ pub const STACK_JSON: &str = r#"{
       "name": "Game",
       "description": "One game, from creation to settlement.",
       "key": {
-        "path": "Game.@address",
-        "source": {
-          "program": 0,
-          "kind": "account",
-          "name": "Game"
-        },
-        "value": {
-          "kind": "address"
-        },
+        "sources": [
+          {
+            "path": "Game.@address",
+            "source": {
+              "program": 0,
+              "kind": "account",
+              "name": "Game"
+            },
+            "value": {
+              "kind": "address"
+            }
+          }
+        ],
         "ty": {
           "primitive": "pubkey"
         }
@@ -1289,6 +1297,161 @@ pub const STACK_JSON: &str = r#"{
                   "path": [
                     "pot"
                   ]
+                },
+                "key": {
+                  "kind": "direct",
+                  "path": {
+                    "kind": "data",
+                    "path": [
+                      "game"
+                    ]
+                  }
+                }
+              }
+            ]
+          }
+        },
+        {
+          "name": "summary",
+          "description": null,
+          "ty": {
+            "struct": {
+              "name": "Game_summary",
+              "fields": {
+                "named": [
+                  [
+                    "game",
+                    {
+                      "option": {
+                        "primitive": "pubkey"
+                      }
+                    }
+                  ],
+                  [
+                    "kind",
+                    {
+                      "option": {
+                        "enum": {
+                          "name": "GameEventKind",
+                          "variants": [
+                            [
+                              "Created",
+                              "unit"
+                            ],
+                            [
+                              "Joined",
+                              "unit"
+                            ],
+                            [
+                              "Settled",
+                              "unit"
+                            ],
+                            [
+                              "Cancelled",
+                              "unit"
+                            ]
+                          ]
+                        }
+                      }
+                    }
+                  ],
+                  [
+                    "player",
+                    {
+                      "option": {
+                        "primitive": "pubkey"
+                      }
+                    }
+                  ],
+                  [
+                    "slot",
+                    {
+                      "option": {
+                        "primitive": "u64"
+                      }
+                    }
+                  ],
+                  [
+                    "winner",
+                    {
+                      "option": {
+                        "primitive": "pubkey"
+                      }
+                    }
+                  ],
+                  [
+                    "loser",
+                    {
+                      "option": {
+                        "primitive": "pubkey"
+                      }
+                    }
+                  ],
+                  [
+                    "pot",
+                    {
+                      "option": {
+                        "primitive": "u64"
+                      }
+                    }
+                  ],
+                  [
+                    "winner_score",
+                    {
+                      "option": {
+                        "primitive": "u64"
+                      }
+                    }
+                  ],
+                  [
+                    "loser_score",
+                    {
+                      "option": {
+                        "primitive": "u64"
+                      }
+                    }
+                  ]
+                ]
+              }
+            }
+          },
+          "nullable": false,
+          "emit": true,
+          "kind": {
+            "kind": "mapped",
+            "strategy": {
+              "kind": "merge"
+            },
+            "sources": [
+              {
+                "path": "GameEvent",
+                "source": {
+                  "program": 0,
+                  "kind": "event",
+                  "name": "GameEvent"
+                },
+                "value": {
+                  "kind": "whole"
+                },
+                "key": {
+                  "kind": "direct",
+                  "path": {
+                    "kind": "data",
+                    "path": [
+                      "game"
+                    ]
+                  }
+                }
+              },
+              {
+                "path": "GameSettled",
+                "source": {
+                  "program": 0,
+                  "kind": "event",
+                  "name": "GameSettled"
+                },
+                "value": {
+                  "kind": "whole"
                 },
                 "key": {
                   "kind": "direct",

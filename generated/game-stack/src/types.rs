@@ -112,6 +112,9 @@ pub struct Game {
         skip_serializing_if = "::core::option::Option::is_none"
     )]
     pub pot: ::core::option::Option<u64>,
+    /// `merge` of `GameEvent`, `GameSettled`.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub summary: ::core::option::Option<idl::GameSummary>,
 }
 /// Types from the stack's IDLs that entity fields use.
 pub mod idl {
@@ -187,5 +190,47 @@ pub mod idl {
         /// `slot`
         #[serde(deserialize_with = "::hyperstack_sdk::json::lenient")]
         pub slot: u64,
+    }
+    /// `Game_summary`: built by the spec from IDL types (a merge, or transformed fields).
+    #[derive(
+        ::core::fmt::Debug,
+        ::core::clone::Clone,
+        ::core::cmp::PartialEq,
+        ::hyperstack_sdk::__serde::Serialize,
+        ::hyperstack_sdk::__serde::Deserialize
+    )]
+    #[serde(crate = "::hyperstack_sdk::__serde")]
+    pub struct GameSummary {
+        /// `game`
+        #[serde(default)]
+        pub game: ::core::option::Option<::std::string::String>,
+        /// `kind`
+        #[serde(default)]
+        pub kind: ::core::option::Option<GameEventKind>,
+        /// `player`
+        #[serde(default)]
+        pub player: ::core::option::Option<::std::string::String>,
+        /// `slot`
+        #[serde(default)]
+        #[serde(deserialize_with = "::hyperstack_sdk::json::lenient")]
+        pub slot: ::core::option::Option<u64>,
+        /// `winner`
+        #[serde(default)]
+        pub winner: ::core::option::Option<::std::string::String>,
+        /// `loser`
+        #[serde(default)]
+        pub loser: ::core::option::Option<::std::string::String>,
+        /// `pot`
+        #[serde(default)]
+        #[serde(deserialize_with = "::hyperstack_sdk::json::lenient")]
+        pub pot: ::core::option::Option<u64>,
+        /// `winner_score`
+        #[serde(default)]
+        #[serde(deserialize_with = "::hyperstack_sdk::json::lenient")]
+        pub winner_score: ::core::option::Option<u64>,
+        /// `loser_score`
+        #[serde(default)]
+        #[serde(deserialize_with = "::hyperstack_sdk::json::lenient")]
+        pub loser_score: ::core::option::Option<u64>,
     }
 }

@@ -588,15 +588,19 @@ pub const STACK_JSON: &str = r#"{
       "name": "Token",
       "description": "A token and its bonding curve.",
       "key": {
-        "path": "BondingCurve.@address",
-        "source": {
-          "program": 0,
-          "kind": "account",
-          "name": "BondingCurve"
-        },
-        "value": {
-          "kind": "address"
-        },
+        "sources": [
+          {
+            "path": "BondingCurve.@address",
+            "source": {
+              "program": 0,
+              "kind": "account",
+              "name": "BondingCurve"
+            },
+            "value": {
+              "kind": "address"
+            }
+          }
+        ],
         "ty": {
           "primitive": "pubkey"
         }
@@ -1302,6 +1306,164 @@ pub const STACK_JSON: &str = r#"{
               "token_total_supply"
             ]
           }
+        },
+        {
+          "name": "stats.unique_traders",
+          "description": null,
+          "ty": {
+            "primitive": "u64"
+          },
+          "nullable": false,
+          "emit": true,
+          "kind": {
+            "kind": "mapped",
+            "strategy": {
+              "kind": "unique_count"
+            },
+            "sources": [
+              {
+                "path": "TradeEvent.data.user",
+                "source": {
+                  "program": 0,
+                  "kind": "event",
+                  "name": "TradeEvent"
+                },
+                "value": {
+                  "kind": "data",
+                  "path": [
+                    "user"
+                  ]
+                },
+                "key": {
+                  "kind": "lookup",
+                  "path": {
+                    "kind": "data",
+                    "path": [
+                      "mint"
+                    ]
+                  },
+                  "index": "mint"
+                }
+              }
+            ]
+          }
+        },
+        {
+          "name": "stats.buys",
+          "description": null,
+          "ty": {
+            "primitive": "u64"
+          },
+          "nullable": false,
+          "emit": true,
+          "kind": {
+            "kind": "mapped",
+            "strategy": {
+              "kind": "count"
+            },
+            "sources": [
+              {
+                "path": "buy",
+                "source": {
+                  "program": 0,
+                  "kind": "instruction",
+                  "name": "buy"
+                },
+                "value": {
+                  "kind": "whole"
+                },
+                "key": {
+                  "kind": "direct",
+                  "path": {
+                    "kind": "account_role",
+                    "path": "bonding_curve"
+                  }
+                }
+              }
+            ]
+          }
+        },
+        {
+          "name": "stats.sells",
+          "description": null,
+          "ty": {
+            "primitive": "u64"
+          },
+          "nullable": false,
+          "emit": true,
+          "kind": {
+            "kind": "mapped",
+            "strategy": {
+              "kind": "count"
+            },
+            "sources": [
+              {
+                "path": "sell",
+                "source": {
+                  "program": 0,
+                  "kind": "instruction",
+                  "name": "sell"
+                },
+                "value": {
+                  "kind": "whole"
+                },
+                "key": {
+                  "kind": "direct",
+                  "path": {
+                    "kind": "account_role",
+                    "path": "bonding_curve"
+                  }
+                }
+              }
+            ]
+          }
+        },
+        {
+          "name": "stats.real_sol",
+          "description": null,
+          "ty": {
+            "primitive": "f64"
+          },
+          "nullable": false,
+          "emit": true,
+          "kind": {
+            "kind": "mapped",
+            "strategy": {
+              "kind": "last_write"
+            },
+            "sources": [
+              {
+                "path": "BondingCurve.real_sol_reserves",
+                "source": {
+                  "program": 0,
+                  "kind": "account",
+                  "name": "BondingCurve"
+                },
+                "value": {
+                  "kind": "field",
+                  "path": [
+                    "real_sol_reserves"
+                  ]
+                },
+                "key": {
+                  "kind": "direct",
+                  "path": {
+                    "kind": "address"
+                  }
+                }
+              }
+            ],
+            "transform": {
+              "kind": "ui_amount",
+              "decimals": 9
+            }
+          }
+        }
+      ],
+      "sections": [
+        {
+          "path": "stats",
+          "type_name": "TokenStats"
         }
       ],
       "computed_order": [

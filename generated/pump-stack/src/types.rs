@@ -92,6 +92,51 @@ pub struct Token {
     /// Computed: `price_sol * token_total_supply / 1000000000`.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub market_cap_sol: ::core::option::Option<f64>,
+    /// Section `stats` (empty until one of its fields is set).
+    #[serde(default, skip_serializing_if = "TokenStats::is_empty")]
+    pub stats: TokenStats,
+}
+/// Section `stats` of `Token`. Every field is optional: a patch carries only what changed.
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::hyperstack_sdk::__serde::Serialize,
+    ::hyperstack_sdk::__serde::Deserialize
+)]
+#[serde(crate = "::hyperstack_sdk::__serde")]
+#[derive(::core::default::Default)]
+pub struct TokenStats {
+    /// `unique_count` of `TradeEvent.data.user`.
+    #[serde(
+        default,
+        deserialize_with = "::hyperstack_sdk::json::lenient",
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub unique_traders: ::core::option::Option<u64>,
+    /// `count` of `buy`.
+    #[serde(
+        default,
+        deserialize_with = "::hyperstack_sdk::json::lenient",
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub buys: ::core::option::Option<u64>,
+    /// `count` of `sell`.
+    #[serde(
+        default,
+        deserialize_with = "::hyperstack_sdk::json::lenient",
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub sells: ::core::option::Option<u64>,
+    /// `last_write` of `BondingCurve.real_sol_reserves`, as `ui_amount(9)`.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub real_sol: ::core::option::Option<f64>,
+}
+impl TokenStats {
+    /// Whether no field of the section is set (it is then left out of serialized JSON).
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
 }
 /// Types from the stack's IDLs that entity fields use.
 pub mod idl {

@@ -192,6 +192,16 @@ impl Value {
                 };
                 v.to_expr(inner)
             }
+            Value::Bytes(b) => {
+                ExprValue::List(b.iter().map(|&x| ExprValue::Int(i128::from(x))).collect())
+            }
+            Value::List(items) => {
+                let inner = match layout {
+                    Some(Layout::Vec(l)) | Some(Layout::Array(l, _)) => Some(&**l),
+                    _ => None,
+                };
+                ExprValue::List(items.iter().map(|v| v.to_expr(inner)).collect())
+            }
             other => ExprValue::from_json(&other.to_json(layout)),
         }
     }

@@ -1,13 +1,17 @@
 //! Applying one decoded item: lookups, key resolution, strategies, computed fields, mutations.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value as Json};
 
-use super::plan::{FieldPlan, FieldPlanKind, ItemCtx, ItemPlan, KeyAccess, Plan};
+use super::access::ItemCtx;
+use super::lookup::{self, Target};
+use super::plan::{EntityPlan, FieldPlan, FieldPlanKind, ItemPlan, KeyAccess, Plan};
 use super::state::{self, EntityState, FieldState, Outcome};
 use super::{KeyVal, Transformer};
 use crate::decode::Value;
 use crate::mutation::{Change, Mutation};
-use crate::spec::expr::Value as ExprValue;
+use crate::spec::expr::{Expr, Value as ExprValue};
 use crate::spec::idl::Layout;
 
 /// One entity an item changed, with what changed.
@@ -45,16 +49,63 @@ fn resolve(
         KeyAccess::Direct(acc) => acc.get(ctx).and_then(|v| key_of(&v)),
         KeyAccess::Lookup { value, lookup } => {
             let k = value.get(ctx).and_then(|v| key_of(&v))?;
-            t.lookups
-                .get_mut(entity)?
-                .get_mut(*lookup)?
-                .get(&k)
-                .cloned()
+            lookup::resolve(t.lookups.get_mut(entity)?, *lookup, &k)
         }
     }
 }
 
-/// Applies `item` (decoded as `ctx`) and pushes one mutation per changed entity.
+/// What a lookup entry registered by `key` points to: the primary key, or (through another
+/// lookup) the value to look up when the entry is used.
+fn target(key: &KeyAccess, ctx: &ItemCtx<'_>) -> Option<Target> {
+    match key {
+        KeyAccess::Direct(acc) => acc.get(ctx).and_then(|v| key_of(&v)).map(Target::Key),
+        KeyAccess::Lookup { value, lookup } => {
+            value
+                .get(ctx)
+                .and_then(|v| key_of(&v))
+                .map(|value| Target::Via {
+                    lookup: *lookup,
+                    value,
+                })
+        }
+    }
+}
+
+/// The entity's state, created (every field unset) when new.
+fn state_mut<'t>(
+    t: &'t mut Transformer,
+    plan: &Plan,
+    entity: usize,
+    key: &KeyVal,
+) -> Option<&'t mut EntityState> {
+    let table = t.tables.get_mut(entity)?;
+    if !table.contains(key) {
+        let n = plan.entities[entity].fields.len();
+        table.put(key.clone(), EntityState::new(key.render(), n));
+    }
+    table.get_mut(key)
+}
+
+/// Whether a `condition` holds for `value` (`value` and `value.<field>` in the expression).
+fn condition_holds(expr: &Expr, value: Option<&Value>, layout: &Layout) -> bool {
+    let v = value.map(|v| v.to_expr(Some(layout)));
+    let env = |path: &str| -> Option<ExprValue> {
+        let rest = match path.strip_prefix("value") {
+            Some("") => return v.clone(),
+            Some(rest) => rest.strip_prefix('.')?,
+            None => return None,
+        };
+        let mut json = v.as_ref()?.to_json();
+        for part in rest.split('.') {
+            json = json.get(part)?.clone();
+        }
+        Some(ExprValue::from_json(&json))
+    };
+    expr.eval(&env).is_truthy_filter()
+}
+
+/// Applies `item` (decoded as `ctx`): its lookup entries, then its values; pushes one
+/// mutation per changed entity.
 pub(super) fn item(
     t: &mut Transformer,
     plan: &Plan,
@@ -63,50 +114,81 @@ pub(super) fn item(
     seq: &str,
     out: &mut Vec<Mutation>,
 ) {
+    register(t, item, ctx);
+    values(t, plan, item, ctx, seq, out);
+}
+
+/// Registers the lookup entries `item` carries.
+pub(super) fn register(t: &mut Transformer, item: &ItemPlan, ctx: &ItemCtx<'_>) {
     for lb in &item.lookups {
         let value = lb.value.get(ctx).and_then(|v| key_of(&v));
-        let primary = resolve(t, lb.entity, &lb.key, ctx);
-        match (value, primary) {
-            (Some(v), Some(pk)) => {
-                if let Some(index) = t
-                    .lookups
-                    .get_mut(lb.entity)
-                    .and_then(|l| l.get_mut(lb.lookup))
-                {
-                    index.put(v, pk);
+        match (value, target(&lb.key, ctx)) {
+            (Some(v), Some(target)) => {
+                if let Some(indexes) = t.lookups.get_mut(lb.entity) {
+                    lookup::link(indexes, lb.lookup, v, target);
                 }
             }
             _ => t.stats.unresolved_keys += 1,
         }
     }
+}
+
+/// Applies the values (and stops) of `item`; pushes one mutation per changed entity.
+pub(super) fn values(
+    t: &mut Transformer,
+    plan: &Plan,
+    item: &ItemPlan,
+    ctx: &ItemCtx<'_>,
+    seq: &str,
+    out: &mut Vec<Mutation>,
+) {
     let mut touched: Vec<Touched> = Vec::new();
     for fb in &item.fields {
+        let FieldPlanKind::Mapped {
+            strategy,
+            when,
+            condition,
+            ..
+        } = &plan.entities[fb.entity].fields[fb.field].kind
+        else {
+            continue;
+        };
+        if !when.is_empty() {
+            let named = ctx
+                .touched
+                .is_some_and(|f| when.iter().any(|&(p, i)| f(p, i)));
+            if !named {
+                t.stats.conditions_unmet += 1;
+                continue;
+            }
+        }
         let Some(key) = resolve(t, fb.entity, &fb.key, ctx) else {
             t.stats.unresolved_keys += 1;
             tracing::debug!(field = %plan.entities[fb.entity].fields[fb.field].name, "no entity key for a source value; skipped");
             continue;
         };
-        let FieldPlanKind::Mapped { strategy, layout } =
-            &plan.entities[fb.entity].fields[fb.field].kind
-        else {
-            continue;
-        };
-        let n_fields = plan.entities[fb.entity].fields.len();
-        let table = &mut t.tables[fb.entity];
-        if !table.contains(&key) {
-            let state = EntityState {
-                key: key.render(),
-                fields: vec![FieldState::Unset; n_fields],
-            };
-            table.put(key.clone(), state);
+        let mut value = fb.value.get(ctx);
+        if let Some(expr) = condition {
+            if !condition_holds(expr, value.as_deref(), &fb.value.layout) {
+                t.stats.conditions_unmet += 1;
+                continue;
+            }
         }
-        let Some(state) = table.get_mut(&key) else {
+        if let Some(conv) = &fb.conv {
+            value = value
+                .and_then(|v| conv.apply(v.into_owned()))
+                .map(Cow::Owned);
+        }
+        let Some(state) = state_mut(t, plan, fb.entity, &key) else {
             continue;
         };
+        if state.stopped.contains(&fb.field) {
+            continue;
+        }
         let Some(field_state) = state.fields.get_mut(fb.field) else {
             continue;
         };
-        let outcome = state::apply(*strategy, layout, field_state, fb.value.get(ctx));
+        let outcome = state::apply(*strategy, &fb.out_layout, field_state, value);
         if outcome == Outcome::Unchanged {
             continue;
         }
@@ -130,11 +212,64 @@ pub(super) fn item(
             _ => touched[ti].changed.push(fb.field),
         }
     }
+    // Stops apply after the item's own values: "after instruction Y" includes Y's values.
+    for sb in &item.stops {
+        let Some(key) = resolve(t, sb.entity, &sb.key, ctx) else {
+            t.stats.unresolved_keys += 1;
+            continue;
+        };
+        if let Some(state) = state_mut(t, plan, sb.entity, &key) {
+            if !state.stopped.contains(&sb.field) {
+                state.stopped.push(sb.field);
+            }
+        }
+    }
     for mut touch in touched {
         if let Some(m) = finish(t, plan, &mut touch, seq) {
             out.push(m);
         }
     }
+}
+
+/// The object at the dotted `path` of `data`, created (as empty objects) on the way.
+fn object_at<'m>(
+    data: &'m mut Map<String, Json>,
+    path: &[&str],
+) -> Option<&'m mut Map<String, Json>> {
+    let mut current = data;
+    for part in path {
+        let entry = current
+            .entry(part.to_string())
+            .or_insert_with(|| Json::Object(Map::new()));
+        current = entry.as_object_mut()?;
+    }
+    Some(current)
+}
+
+/// Sets the value of a (dotted) field name in a nested JSON object.
+pub(super) fn insert_at(data: &mut Map<String, Json>, name: &str, value: Json) {
+    let parts: Vec<&str> = name.split('.').collect();
+    if let Some((last, parents)) = parts.split_last() {
+        if let Some(obj) = object_at(data, parents) {
+            obj.insert(last.to_string(), value);
+        }
+    }
+}
+
+/// The field of `entity` among `deps` that a (dotted) path reads, and the rest of the path.
+fn field_of<'p>(entity: &EntityPlan, deps: &[usize], path: &'p str) -> Option<(usize, &'p str)> {
+    deps.iter()
+        .copied()
+        .filter(|&d| {
+            let name = entity.fields[d].name.as_str();
+            path == name
+                || (path.starts_with(name) && path.as_bytes().get(name.len()) == Some(&b'.'))
+        })
+        .max_by_key(|&d| entity.fields[d].name.len())
+        .map(|d| {
+            let rest = &path[entity.fields[d].name.len()..];
+            (d, rest.strip_prefix('.').unwrap_or(rest))
+        })
 }
 
 fn is_changed(touch: &Touched, field: usize) -> bool {
@@ -155,18 +290,11 @@ fn finish(t: &mut Transformer, plan: &Plan, touch: &mut Touched, seq: &str) -> O
         }
         let fields = &state.fields;
         let env = |path: &str| -> Option<ExprValue> {
-            let (head, rest) = match path.split_once('.') {
-                Some((h, r)) => (h, Some(r)),
-                None => (path, None),
-            };
-            let fi = deps
-                .iter()
-                .copied()
-                .find(|&d| entity.fields[d].name == head)?;
+            let (fi, rest) = field_of(entity, deps, path)?;
             let v = fields.get(fi)?.to_expr(layout_of(&entity.fields[fi]))?;
             match rest {
-                None => Some(v),
-                Some(rest) => {
+                "" => Some(v),
+                rest => {
                     let mut json = v.to_json();
                     for part in rest.split('.') {
                         json = json.get(part)?.clone();
@@ -192,7 +320,7 @@ fn finish(t: &mut Transformer, plan: &Plan, touch: &mut Touched, seq: &str) -> O
     for &fi in &touch.changed {
         let f = &entity.fields[fi];
         if f.emit {
-            data.insert(f.name.clone(), state.fields[fi].to_json(layout_of(f)));
+            insert_at(&mut data, &f.name, state.fields[fi].to_json(layout_of(f)));
         }
     }
     for (fi, item) in touch.appended.drain(..) {
@@ -200,10 +328,17 @@ fn finish(t: &mut Transformer, plan: &Plan, touch: &mut Touched, seq: &str) -> O
         if !f.emit {
             continue;
         }
-        match data.get_mut(&f.name) {
+        let parts: Vec<&str> = f.name.split('.').collect();
+        let Some((last, parents)) = parts.split_last() else {
+            continue;
+        };
+        let Some(obj) = object_at(&mut data, parents) else {
+            continue;
+        };
+        match obj.get_mut(*last) {
             Some(Json::Array(items)) => items.push(item),
             _ => {
-                data.insert(f.name.clone(), Json::Array(vec![item]));
+                obj.insert(last.to_string(), Json::Array(vec![item]));
                 append.push(f.name.clone());
             }
         }

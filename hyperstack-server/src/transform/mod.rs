@@ -4,15 +4,27 @@
 //! indices, every binding is listed under the account type / instruction / event feeding it.
 //! [`Transformer::apply`] then, per raw update: drops duplicates and stale account writes
 //! ([`Dedup`]), decodes ([`crate::decode`]), registers lookup entries, resolves entity keys
-//! (directly or through a lookup), applies field strategies, re-evaluates the computed fields
-//! whose inputs changed (in dependency order) and emits one mutation per touched entity with
-//! the changed, emitted fields only and `_seq` = `"slot:n"` (n counts the updates applied in
-//! that slot, so it grows with every change of an entity).
+//! (directly or through a lookup), checks `when` / `condition` / `stop`, applies the field's
+//! transform and strategy, re-evaluates the computed fields whose inputs changed (in
+//! dependency order) and emits one mutation per touched entity with the changed, emitted
+//! fields only (fields of sections nested in their objects) and `_seq` = `"slot:n"` (n counts
+//! the updates applied in that slot, so it grows with every change of an entity).
+//!
+//! **Ordered stacks.** When a stack's results depend on the order of account writes and
+//! transactions within a slot (docs/STACK_SPEC.md, "Which entity an account write joins"),
+//! updates are held until their slot is complete
+//! — an update of a later slot arrives, or [`Transformer::flush`] is called (the ingestion
+//! loop does when the source ends or goes quiet) — and applied in canonical order. Other stacks
+//! apply each update as it arrives.
 //!
 //! State is bounded: one LRU table of `StateTableConfig::max_entries` entities per entity
 //! type, lookup indexes of the same size; an evicted entity starts over when seen again.
 
+mod access;
 mod apply;
+mod convert;
+mod lookup;
+mod order;
 mod plan;
 mod state;
 
@@ -23,14 +35,15 @@ use std::sync::Arc;
 use lru::LruCache;
 
 use crate::config::StateTableConfig;
-use crate::decode::{DecodeError, StackDecoder, TxItem};
+use crate::decode::{DecodeError, DecodedAccount, StackDecoder, TxItem};
 use crate::metrics::Metrics;
 use crate::mutation::Mutation;
-use crate::source::{Dedup, Pubkey, RawUpdate};
+use crate::source::{AccountUpdate, Dedup, Pubkey, RawUpdate, TransactionUpdate};
 use crate::spec::Stack;
 
 pub use plan::PlanError;
 
+use order::{SlotBuffer, Step, Touches};
 use plan::Plan;
 use state::EntityState;
 
@@ -63,6 +76,10 @@ pub struct TransformStats {
     pub decode_errors: u64,
     /// Bindings skipped because their key was null or not in the lookup index yet.
     pub unresolved_keys: u64,
+    /// Values not taken because their `when` or `condition` did not hold.
+    pub conditions_unmet: u64,
+    /// Ordered stacks: updates of a slot that was already complete, applied on arrival.
+    pub late_updates: u64,
     /// Mutations emitted.
     pub mutations: u64,
 }
@@ -93,13 +110,18 @@ pub struct Transformer {
     plan: Arc<Plan>,
     /// Per entity type.
     tables: Vec<LruCache<KeyVal, EntityState>>,
-    /// `[entity][lookup]`: looked-up value → primary key.
-    lookups: Vec<Vec<LruCache<KeyVal, KeyVal>>>,
+    /// `[entity][lookup]`: looked-up value → primary key (or the value to look up in another
+    /// index).
+    lookups: Vec<lookup::Indexes>,
     dedup: Dedup,
     seq: (u64, u64),
     errors: ErrorReporter,
     items: Vec<TxItem>,
     stats: TransformStats,
+    /// Ordered stacks: the updates of the slot in progress.
+    pending: Option<SlotBuffer>,
+    /// Ordered stacks: the last completed slot, to tell late updates.
+    completed: Option<u64>,
 }
 
 impl Transformer {
@@ -123,6 +145,8 @@ impl Transformer {
             errors: ErrorReporter::default(),
             items: Vec::new(),
             stats: TransformStats::default(),
+            pending: None,
+            completed: None,
         })
     }
 
@@ -161,6 +185,17 @@ impl Transformer {
         self.stats
     }
 
+    /// Whether the stack is applied slot by slot in canonical order (see the
+    /// [module docs](self)).
+    pub fn is_ordered(&self) -> bool {
+        self.plan.ordered
+    }
+
+    /// Updates held until their slot completes (always 0 for stacks that are not ordered).
+    pub fn held(&self) -> usize {
+        self.pending.as_ref().map_or(0, SlotBuffer::len)
+    }
+
     fn next_seq(&mut self, slot: u64) -> String {
         if self.seq.0 == slot {
             self.seq.1 += 1;
@@ -170,7 +205,8 @@ impl Transformer {
         format!("{}:{}", self.seq.0, self.seq.1)
     }
 
-    /// Applies one raw update, pushing the resulting mutations onto `out`.
+    /// Applies one raw update, pushing the resulting mutations onto `out` (for an ordered
+    /// stack: those of the slots this update completes).
     pub fn apply(&mut self, update: &RawUpdate, out: &mut Vec<Mutation>) {
         if !self.dedup.admit(update) {
             self.stats.duplicates += 1;
@@ -181,65 +217,228 @@ impl Transformer {
             m.ingest_event(None);
         }
         let before = out.len();
-        let plan = Arc::clone(&self.plan);
-        match update {
-            RawUpdate::Account(a) => match self.decoder.decode_account(a) {
-                Ok(Some(decoded)) => {
-                    let seq = self.next_seq(a.slot);
-                    let ctx = plan::ItemCtx {
-                        value: &decoded.value,
-                        address: Some(&a.pubkey),
-                        roles: &[],
-                        slot: a.slot,
-                        signature: None,
-                    };
-                    let item = &plan.accounts[decoded.program][decoded.account];
-                    apply::item(self, &plan, item, &ctx, &seq, out);
+        if !self.plan.ordered {
+            self.apply_now(update, out);
+        } else {
+            let slot = update.slot();
+            let late = self.completed.is_some_and(|c| slot <= c)
+                || self.pending.as_ref().is_some_and(|p| slot < p.slot);
+            if late {
+                self.stats.late_updates += 1;
+                if self.stats.late_updates == 1 {
+                    tracing::warn!(slot, "an update arrived after its slot was complete; applied in arrival order (further ones are only counted)");
                 }
-                Ok(None) => {}
-                Err(e) => {
-                    self.stats.decode_errors += 1;
-                    self.errors.report("account", &e);
+                self.apply_now(update, out);
+            } else {
+                if self.pending.as_ref().is_some_and(|p| p.slot < slot) {
+                    self.complete_slot(out);
                 }
-            },
-            RawUpdate::Transaction(tx) => {
-                let mut items = std::mem::take(&mut self.items);
-                items.clear();
-                let (errors, stats) = (&mut self.errors, &mut self.stats);
-                self.decoder
-                    .decode_transaction(tx, &mut items, &mut |item, e| {
-                        stats.decode_errors += 1;
-                        errors.report(item, &e);
-                    });
-                for it in &items {
-                    let seq = self.next_seq(tx.slot);
-                    let (value, roles, item) = match it {
-                        TxItem::Instruction(ix) => (
-                            &ix.args,
-                            &ix.accounts[..],
-                            &plan.instructions[ix.program][ix.instruction],
-                        ),
-                        TxItem::Event(ev) => {
-                            (&ev.value, &[][..], &plan.events[ev.program][ev.event])
-                        }
-                    };
-                    let ctx = plan::ItemCtx {
-                        value,
-                        address: None,
-                        roles,
-                        slot: tx.slot,
-                        signature: Some(&tx.signature),
-                    };
-                    apply::item(self, &plan, item, &ctx, &seq, out);
+                let buffer = self.pending.get_or_insert_with(|| SlotBuffer::new(slot));
+                match update {
+                    RawUpdate::Account(a) => buffer.accounts.push(a.clone()),
+                    RawUpdate::Transaction(t) => buffer.transactions.push(t.clone()),
                 }
-                self.items = items;
             }
         }
         self.stats.mutations += (out.len() - before) as u64;
     }
 
+    /// Applies the updates held for the slot in progress (ordered stacks), as when its slot is
+    /// complete; nothing to do for other stacks. Call it when the source ends or goes quiet.
+    pub fn flush(&mut self, out: &mut Vec<Mutation>) {
+        let before = out.len();
+        self.complete_slot(out);
+        self.stats.mutations += (out.len() - before) as u64;
+    }
+
+    /// Applies the held slot in canonical order.
+    fn complete_slot(&mut self, out: &mut Vec<Mutation>) {
+        let Some(buffer) = self.pending.take() else {
+            return;
+        };
+        self.completed = Some(buffer.slot);
+        let mut touches = Touches::default();
+        let steps = buffer.into_steps();
+        // Writes of no known transaction: their lookup entries (identities such as an
+        // account's address → its id) count from the start of the slot, their values at their
+        // place in the order.
+        let unknown = self.decode_writes(steps.iter().filter_map(|s| match s {
+            Step::Account {
+                update,
+                in_transaction: false,
+            } => Some(update),
+            _ => None,
+        }));
+        self.register_writes(&unknown);
+        let mut unknown = unknown.into_iter().peekable();
+        let mut i = 0;
+        while i < steps.len() {
+            match &steps[i] {
+                Step::Transaction(tx) => {
+                    touches.begin_transaction();
+                    self.apply_transaction(tx, Some(&mut touches), out);
+                    i += 1;
+                }
+                Step::Account {
+                    update,
+                    in_transaction: false,
+                } => {
+                    if let Some(decoded) = unknown.next_if(|(a, _)| std::ptr::eq(*a, update)) {
+                        self.write_values(&[decoded], Some((&touches, false)), out);
+                    }
+                    i += 1;
+                }
+                Step::Account { .. } => {
+                    // The writes of one transaction are applied together.
+                    let start = i;
+                    while matches!(
+                        steps.get(i),
+                        Some(Step::Account {
+                            in_transaction: true,
+                            ..
+                        })
+                    ) {
+                        i += 1;
+                    }
+                    let decoded =
+                        self.decode_writes(steps[start..i].iter().filter_map(|s| match s {
+                            Step::Account { update, .. } => Some(update),
+                            Step::Transaction(_) => None,
+                        }));
+                    self.register_writes(&decoded);
+                    self.write_values(&decoded, Some((&touches, true)), out);
+                }
+            }
+        }
+    }
+
+    /// Applies an update now. Without `touches` (stacks that are not ordered, late updates)
+    /// `when` never holds.
+    fn apply_now(&mut self, update: &RawUpdate, out: &mut Vec<Mutation>) {
+        match update {
+            RawUpdate::Account(a) => {
+                let decoded = self.decode_writes(std::slice::from_ref(a));
+                self.register_writes(&decoded);
+                self.write_values(&decoded, None, out);
+            }
+            RawUpdate::Transaction(tx) => self.apply_transaction(tx, None, out),
+        }
+    }
+
+    /// Decodes account writes of the stack's programs; errors are counted and reported.
+    fn decode_writes<'w>(
+        &mut self,
+        writes: impl IntoIterator<Item = &'w AccountUpdate>,
+    ) -> Vec<(&'w AccountUpdate, DecodedAccount)> {
+        let mut decoded = Vec::new();
+        for a in writes {
+            match self.decoder.decode_account(a) {
+                Ok(Some(d)) => decoded.push((a, d)),
+                Ok(None) => {}
+                Err(e) => {
+                    self.stats.decode_errors += 1;
+                    self.errors.report("account", &e);
+                }
+            }
+        }
+        decoded
+    }
+
+    fn write_ctx<'a>(
+        a: &'a AccountUpdate,
+        d: &'a DecodedAccount,
+        touched: access::Touched<'a>,
+    ) -> access::ItemCtx<'a> {
+        access::ItemCtx {
+            value: &d.value,
+            address: Some(&a.pubkey),
+            roles: &[],
+            slot: a.slot,
+            signature: a.txn_signature.as_ref(),
+            touched: Some(touched),
+        }
+    }
+
+    /// Registers the lookup entries of decoded writes.
+    fn register_writes(&mut self, decoded: &[(&AccountUpdate, DecodedAccount)]) {
+        let plan = Arc::clone(&self.plan);
+        let never = |_: usize, _: usize| false;
+        for (a, d) in decoded {
+            let ctx = Self::write_ctx(a, d, &never);
+            apply::register(self, &plan.accounts[d.program][d.account], &ctx);
+        }
+    }
+
+    /// Applies the values of decoded writes. `touches`: which instructions named which
+    /// accounts, and whether the writes follow their transaction (else: anywhere in the slot).
+    fn write_values(
+        &mut self,
+        decoded: &[(&AccountUpdate, DecodedAccount)],
+        touches: Option<(&Touches, bool)>,
+        out: &mut Vec<Mutation>,
+    ) {
+        let plan = Arc::clone(&self.plan);
+        for (a, d) in decoded {
+            let touched = |program: usize, instruction: usize| {
+                touches.is_some_and(|(t, in_tx)| t.touched(&a.pubkey, in_tx, program, instruction))
+            };
+            let ctx = Self::write_ctx(a, d, &touched);
+            let seq = self.next_seq(a.slot);
+            apply::values(
+                self,
+                &plan,
+                &plan.accounts[d.program][d.account],
+                &ctx,
+                &seq,
+                out,
+            );
+        }
+    }
+
+    fn apply_transaction(
+        &mut self,
+        tx: &TransactionUpdate,
+        mut touches: Option<&mut Touches>,
+        out: &mut Vec<Mutation>,
+    ) {
+        let plan = Arc::clone(&self.plan);
+        let mut items = std::mem::take(&mut self.items);
+        items.clear();
+        let (errors, stats) = (&mut self.errors, &mut self.stats);
+        self.decoder
+            .decode_transaction(tx, &mut items, &mut |item, e| {
+                stats.decode_errors += 1;
+                errors.report(item, &e);
+            });
+        for it in &items {
+            let seq = self.next_seq(tx.slot);
+            let (value, roles, item) = match it {
+                TxItem::Instruction(ix) => {
+                    let item = &plan.instructions[ix.program][ix.instruction];
+                    if let (true, Some(t)) = (item.touches, touches.as_deref_mut()) {
+                        for account in ix.accounts.iter().flatten() {
+                            t.record(*account, ix.program, ix.instruction);
+                        }
+                    }
+                    (&ix.args, &ix.accounts[..], item)
+                }
+                TxItem::Event(ev) => (&ev.value, &[][..], &plan.events[ev.program][ev.event]),
+            };
+            let ctx = access::ItemCtx {
+                value,
+                address: None,
+                roles,
+                slot: tx.slot,
+                signature: Some(&tx.signature),
+                touched: None,
+            };
+            apply::item(self, &plan, item, &ctx, &seq, out);
+        }
+        self.items = items;
+    }
+
     /// The current state of an entity as JSON (every field that has a value, including
-    /// `emit = false` ones); for tests and debugging.
+    /// `emit = false` ones, sections nested); for tests and debugging.
     pub fn entity_json(&self, entity: &str, key: &str) -> Option<serde_json::Value> {
         let ei = self.plan.entities.iter().position(|e| &*e.name == entity)?;
         let plan = &self.plan.entities[ei];
@@ -247,7 +446,7 @@ impl Transformer {
         let mut map = serde_json::Map::new();
         for (f, s) in plan.fields.iter().zip(&state.fields) {
             if *s != state::FieldState::Unset {
-                map.insert(f.name.clone(), s.to_json(apply::layout_of(f)));
+                apply::insert_at(&mut map, &f.name, s.to_json(apply::layout_of(f)));
             }
         }
         Some(serde_json::Value::Object(map))

@@ -1,15 +1,14 @@
 //! Compiling a [`Stack`] once into a plan: every source path resolved to positional indices,
 //! every binding listed under the account / instruction / event that feeds it.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
-use crate::decode::Value;
-use crate::source::{Pubkey, Signature};
+use super::access::{Access, Accessor};
+use super::convert::Conv;
 use crate::spec::expr::Expr;
 use crate::spec::idl::{IdlPrimitive, Layout};
 use crate::spec::{
-    FieldKind, KeyBinding, SourceBinding, SourceKind, SourceRef, Stack, Strategy, ValuePath,
+    Entity, FieldKind, KeyBinding, SourceBinding, SourceKind, SourceRef, Stack, Strategy, ValuePath,
 };
 
 /// Why a stack cannot be compiled.
@@ -27,67 +26,6 @@ pub enum PlanError {
     },
 }
 
-/// How a value is read from a decoded item.
-#[derive(Debug, Clone)]
-pub(crate) enum Access {
-    Whole,
-    Address,
-    Slot,
-    Signature,
-    /// Struct field indices (through `Option`s, which give null when empty).
-    Path(Vec<usize>),
-    Role(usize),
-}
-
-/// A value accessor and the layout of what it yields.
-#[derive(Debug, Clone)]
-pub(crate) struct Accessor {
-    pub access: Access,
-    pub layout: Layout,
-}
-
-/// The decoded item a binding reads from.
-pub(crate) struct ItemCtx<'a> {
-    pub value: &'a Value,
-    pub address: Option<&'a Pubkey>,
-    pub roles: &'a [Option<Pubkey>],
-    pub slot: u64,
-    pub signature: Option<&'a Signature>,
-}
-
-impl Accessor {
-    /// The value, `None` for null (an empty `Option` on the way, an absent role).
-    pub fn get<'a>(&self, ctx: &ItemCtx<'a>) -> Option<Cow<'a, Value>> {
-        match &self.access {
-            Access::Whole => Some(Cow::Borrowed(ctx.value)),
-            Access::Address => ctx.address.map(|a| Cow::Owned(Value::Pubkey(*a))),
-            Access::Slot => Some(Cow::Owned(Value::U64(ctx.slot))),
-            Access::Signature => ctx
-                .signature
-                .map(|s| Cow::Owned(Value::String(s.to_base58()))),
-            Access::Role(i) => ctx
-                .roles
-                .get(*i)
-                .copied()
-                .flatten()
-                .map(|k| Cow::Owned(Value::Pubkey(k))),
-            Access::Path(path) => {
-                let mut v = ctx.value;
-                for &i in path {
-                    while let Value::Option(inner) = v {
-                        v = inner.as_deref()?;
-                    }
-                    v = v.child(i)?;
-                }
-                match v {
-                    Value::Option(None) => None,
-                    v => Some(Cow::Borrowed(v)),
-                }
-            }
-        }
-    }
-}
-
 /// How a binding finds its entity.
 #[derive(Debug, Clone)]
 pub(crate) enum KeyAccess {
@@ -102,6 +40,10 @@ pub(crate) struct FieldBinding {
     pub field: usize,
     pub value: Accessor,
     pub key: KeyAccess,
+    /// The field's transform, compiled for this source's layout.
+    pub conv: Option<Conv>,
+    /// The layout of the value after `conv` (what `append` and `merge` encode).
+    pub out_layout: Layout,
 }
 
 /// A lookup entry registered by an item.
@@ -113,16 +55,28 @@ pub(crate) struct LookupBinding {
     pub key: KeyAccess,
 }
 
+/// A field that stops changing once an instruction or event touched its entity.
+#[derive(Debug, Clone)]
+pub(crate) struct StopBinding {
+    pub entity: usize,
+    pub field: usize,
+    pub key: KeyAccess,
+}
+
 /// Everything one account type / instruction / event feeds, lookups first.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ItemPlan {
     pub lookups: Vec<LookupBinding>,
     pub fields: Vec<FieldBinding>,
+    pub stops: Vec<StopBinding>,
+    /// Instructions named by a `when`: the accounts they name are recorded.
+    pub touches: bool,
 }
 
 /// A field of an entity.
 #[derive(Debug, Clone)]
 pub(crate) struct FieldPlan {
+    /// Dotted path (`state.motherlode`).
     pub name: String,
     pub emit: bool,
     pub kind: FieldPlanKind,
@@ -130,8 +84,15 @@ pub(crate) struct FieldPlan {
 
 #[derive(Debug, Clone)]
 pub(crate) enum FieldPlanKind {
-    /// A mapped field; `layout` is the layout of its source values (the items, for append).
-    Mapped { strategy: Strategy, layout: Layout },
+    /// A mapped field; `layout` is the layout of the values it keeps (after its transform;
+    /// the items, for append).
+    Mapped {
+        strategy: Strategy,
+        layout: Layout,
+        /// `(program, instruction)` of the field's `when`.
+        when: Vec<(usize, usize)>,
+        condition: Option<Expr>,
+    },
     /// A computed field: its expression and the indices of the fields it reads.
     Computed { expr: Expr, deps: Vec<usize> },
 }
@@ -154,6 +115,10 @@ pub(crate) struct Plan {
     pub accounts: Vec<Vec<ItemPlan>>,
     pub instructions: Vec<Vec<ItemPlan>>,
     pub events: Vec<Vec<ItemPlan>>,
+    /// Whether results depend on the order of account writes and transactions within a slot
+    /// (a `when`, a `stop`, a lookup resolved through another, or an account source found
+    /// through a lookup): then each slot is applied in canonical order once complete.
+    pub ordered: bool,
 }
 
 fn pubkey() -> Layout {
@@ -162,117 +127,176 @@ fn pubkey() -> Layout {
 
 impl Plan {
     pub fn compile(stack: &Stack, max_array_length: usize) -> Result<Plan, PlanError> {
+        let items = |f: fn(&crate::spec::idl::Idl) -> usize| -> Vec<Vec<ItemPlan>> {
+            stack
+                .idls
+                .iter()
+                .map(|i| vec![ItemPlan::default(); f(i)])
+                .collect()
+        };
         let mut plan = Plan {
             entities: Vec::new(),
-            accounts: stack
-                .idls
-                .iter()
-                .map(|i| vec![ItemPlan::default(); i.accounts.len()])
-                .collect(),
-            instructions: stack
-                .idls
-                .iter()
-                .map(|i| vec![ItemPlan::default(); i.instructions.len()])
-                .collect(),
-            events: stack
-                .idls
-                .iter()
-                .map(|i| vec![ItemPlan::default(); i.events.len()])
-                .collect(),
+            accounts: items(|i| i.accounts.len()),
+            instructions: items(|i| i.instructions.len()),
+            events: items(|i| i.events.len()),
+            ordered: false,
         };
         for (ei, entity) in stack.entities.iter().enumerate() {
-            let err = |path: &str, reason: String| PlanError::Unresolved {
-                entity: entity.name.clone(),
-                path: path.to_string(),
-                reason,
-            };
-            let lookup_index = |name: &str, path: &str| {
-                entity
-                    .lookups
-                    .iter()
-                    .position(|l| l.name == name)
-                    .ok_or_else(|| err(path, format!("no lookup `{name}`")))
-            };
-            let key_access = |b: &SourceBinding| -> Result<KeyAccess, PlanError> {
-                Ok(match &b.key {
-                    KeyBinding::Direct { path } => KeyAccess::Direct(
-                        accessor(stack, &b.source, path).map_err(|r| err(&b.path, r))?,
-                    ),
-                    KeyBinding::Lookup { path, index } => KeyAccess::Lookup {
-                        value: accessor(stack, &b.source, path).map_err(|r| err(&b.path, r))?,
-                        lookup: lookup_index(index, &b.path)?,
-                    },
-                })
-            };
-            for (li, lookup) in entity.lookups.iter().enumerate() {
-                for b in &lookup.sources {
-                    let binding = LookupBinding {
-                        entity: ei,
-                        lookup: li,
-                        value: accessor(stack, &b.source, &b.value).map_err(|r| err(&b.path, r))?,
-                        key: key_access(b)?,
-                    };
-                    plan.item_mut(stack, &b.source)
-                        .map_err(|r| err(&b.path, r))?
-                        .lookups
-                        .push(binding);
-                }
-            }
-            let mut fields = Vec::with_capacity(entity.fields.len());
-            for (fi, field) in entity.fields.iter().enumerate() {
-                let kind = match &field.kind {
-                    FieldKind::Mapped { strategy, sources } => {
-                        let mut layout = None;
-                        for b in sources {
-                            let value = accessor(stack, &b.source, &b.value)
-                                .map_err(|r| err(&b.path, r))?;
-                            layout.get_or_insert_with(|| value.layout.clone());
-                            let binding = FieldBinding {
-                                entity: ei,
-                                field: fi,
-                                value,
-                                key: key_access(b)?,
-                            };
-                            plan.item_mut(stack, &b.source)
-                                .map_err(|r| err(&b.path, r))?
-                                .fields
-                                .push(binding);
-                        }
-                        let strategy = match *strategy {
-                            Strategy::Append { cap } => Strategy::Append {
-                                cap: cap.min(max_array_length).max(1),
-                            },
-                            s => s,
-                        };
-                        FieldPlanKind::Mapped {
-                            strategy,
-                            layout: layout.unwrap_or(Layout::Primitive(IdlPrimitive::U64)),
-                        }
-                    }
-                    FieldKind::Computed {
-                        expr, depends_on, ..
-                    } => FieldPlanKind::Computed {
-                        expr: expr.clone(),
-                        deps: depends_on
-                            .iter()
-                            .filter_map(|d| entity.fields.iter().position(|f| &f.name == d))
-                            .collect(),
-                    },
-                };
-                fields.push(FieldPlan {
-                    name: field.name.clone(),
-                    emit: field.emit,
-                    kind,
-                });
-            }
-            plan.entities.push(EntityPlan {
-                name: Arc::from(entity.name.as_str()),
-                fields,
-                computed_order: entity.computed_order.clone(),
-                lookups: entity.lookups.len(),
-            });
+            plan.compile_entity(stack, ei, entity, max_array_length)?;
         }
         Ok(plan)
+    }
+
+    fn compile_entity(
+        &mut self,
+        stack: &Stack,
+        ei: usize,
+        entity: &Entity,
+        max_array_length: usize,
+    ) -> Result<(), PlanError> {
+        let err = |path: &str, reason: String| PlanError::Unresolved {
+            entity: entity.name.clone(),
+            path: path.to_string(),
+            reason,
+        };
+        let lookup_index = |name: &str, path: &str| {
+            entity
+                .lookups
+                .iter()
+                .position(|l| l.name == name)
+                .ok_or_else(|| err(path, format!("no lookup `{name}`")))
+        };
+        let key_access = |b: &SourceBinding| -> Result<KeyAccess, PlanError> {
+            Ok(match &b.key {
+                KeyBinding::Direct { path } => KeyAccess::Direct(
+                    accessor(stack, &b.source, path).map_err(|r| err(&b.path, r))?,
+                ),
+                KeyBinding::Lookup { path, index } => KeyAccess::Lookup {
+                    value: accessor(stack, &b.source, path).map_err(|r| err(&b.path, r))?,
+                    lookup: lookup_index(index, &b.path)?,
+                },
+            })
+        };
+        for (li, lookup) in entity.lookups.iter().enumerate() {
+            for b in &lookup.sources {
+                let binding = LookupBinding {
+                    entity: ei,
+                    lookup: li,
+                    value: accessor(stack, &b.source, &b.value).map_err(|r| err(&b.path, r))?,
+                    key: key_access(b)?,
+                };
+                if matches!(binding.key, KeyAccess::Lookup { .. }) {
+                    self.ordered = true;
+                }
+                self.item_mut(stack, &b.source)
+                    .map_err(|r| err(&b.path, r))?
+                    .lookups
+                    .push(binding);
+            }
+        }
+        let mut fields = Vec::with_capacity(entity.fields.len());
+        for (fi, field) in entity.fields.iter().enumerate() {
+            let kind = match &field.kind {
+                FieldKind::Mapped {
+                    strategy,
+                    sources,
+                    transform,
+                    when,
+                    condition,
+                    stop,
+                } => {
+                    let mut layout = None;
+                    for b in sources {
+                        let value =
+                            accessor(stack, &b.source, &b.value).map_err(|r| err(&b.path, r))?;
+                        let conv = transform
+                            .as_ref()
+                            .map(|t| Conv::compile(t, &value.layout))
+                            .transpose()
+                            .map_err(|r| err(&b.path, r))?;
+                        let out_layout = match transform {
+                            Some(t) => t
+                                .output(&value.layout, &field.name)
+                                .map_err(|r| err(&b.path, r))?,
+                            None => value.layout.clone(),
+                        };
+                        layout.get_or_insert_with(|| out_layout.clone());
+                        let key = key_access(b)?;
+                        if b.source.kind == SourceKind::Account
+                            && matches!(key, KeyAccess::Lookup { .. })
+                        {
+                            self.ordered = true;
+                        }
+                        let binding = FieldBinding {
+                            entity: ei,
+                            field: fi,
+                            value,
+                            key,
+                            conv,
+                            out_layout,
+                        };
+                        self.item_mut(stack, &b.source)
+                            .map_err(|r| err(&b.path, r))?
+                            .fields
+                            .push(binding);
+                    }
+                    let mut when_ids = Vec::with_capacity(when.len());
+                    for w in when {
+                        let index = item_index(stack, w).map_err(|r| err(&field.name, r))?;
+                        when_ids.push((w.program, index));
+                        self.item_mut(stack, w)
+                            .map_err(|r| err(&field.name, r))?
+                            .touches = true;
+                        self.ordered = true;
+                    }
+                    if let Some(b) = stop {
+                        let binding = StopBinding {
+                            entity: ei,
+                            field: fi,
+                            key: key_access(b)?,
+                        };
+                        self.item_mut(stack, &b.source)
+                            .map_err(|r| err(&b.path, r))?
+                            .stops
+                            .push(binding);
+                        self.ordered = true;
+                    }
+                    let strategy = match *strategy {
+                        Strategy::Append { cap } => Strategy::Append {
+                            cap: cap.min(max_array_length).max(1),
+                        },
+                        s => s,
+                    };
+                    FieldPlanKind::Mapped {
+                        strategy,
+                        layout: layout.unwrap_or(Layout::Primitive(IdlPrimitive::U64)),
+                        when: when_ids,
+                        condition: condition.clone(),
+                    }
+                }
+                FieldKind::Computed {
+                    expr, depends_on, ..
+                } => FieldPlanKind::Computed {
+                    expr: expr.clone(),
+                    deps: depends_on
+                        .iter()
+                        .filter_map(|d| entity.fields.iter().position(|f| &f.name == d))
+                        .collect(),
+                },
+            };
+            fields.push(FieldPlan {
+                name: field.name.clone(),
+                emit: field.emit,
+                kind,
+            });
+        }
+        self.entities.push(EntityPlan {
+            name: Arc::from(entity.name.as_str()),
+            fields,
+            computed_order: entity.computed_order.clone(),
+            lookups: entity.lookups.len(),
+        });
+        Ok(())
     }
 
     fn item_mut(&mut self, stack: &Stack, source: &SourceRef) -> Result<&mut ItemPlan, String> {

@@ -1,10 +1,10 @@
 //! Per-entity state and the field strategies.
 
 use std::borrow::Cow;
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
-use serde_json::Value as Json;
+use serde_json::{Map, Value as Json};
 
 use crate::decode::Value;
 use crate::spec::expr::Value as ExprValue;
@@ -24,6 +24,10 @@ pub(crate) enum FieldState {
     Float(f64),
     /// `append` items, oldest first.
     List(VecDeque<Json>),
+    /// `unique_count`: the distinct values seen (as JSON text).
+    Distinct(BTreeSet<String>),
+    /// `merge`: the merged object.
+    Object(Map<String, Json>),
     /// A computed field's last result.
     Computed(ExprValue),
 }
@@ -35,6 +39,19 @@ pub(crate) struct EntityState {
     pub key: Arc<str>,
     /// One per field of the entity.
     pub fields: Vec<FieldState>,
+    /// Fields whose `stop` instruction touched the entity: they keep their value.
+    pub stopped: Vec<usize>,
+}
+
+impl EntityState {
+    /// A new entity with every field unset.
+    pub fn new(key: Arc<str>, fields: usize) -> EntityState {
+        EntityState {
+            key,
+            fields: vec![FieldState::Unset; fields],
+            stopped: Vec::new(),
+        }
+    }
 }
 
 /// What applying a value did.
@@ -85,6 +102,24 @@ fn store(state: &mut FieldState, n: Num) -> Outcome {
         *state = new;
         Outcome::Changed
     }
+}
+
+/// Merges `patch` into `target`: objects key by key, recursively; any other value (arrays
+/// included) replaces; a null leaves the held value alone. Returns whether anything changed.
+fn merge_json(target: &mut Map<String, Json>, patch: &Map<String, Json>) -> bool {
+    let mut changed = false;
+    for (k, v) in patch {
+        match (target.get_mut(k), v) {
+            (_, Json::Null) => {}
+            (Some(Json::Object(t)), Json::Object(p)) => changed |= merge_json(t, p),
+            (Some(old), new) if old == new => {}
+            (_, new) => {
+                target.insert(k.clone(), new.clone());
+                changed = true;
+            }
+        }
+    }
+    changed
 }
 
 /// Applies `value` (`None` = null) to a field with `strategy`; `layout` is the value's.
@@ -163,6 +198,45 @@ pub(crate) fn apply(
                 Outcome::Unchanged
             }
         }
+        Strategy::UniqueCount => {
+            let Some(v) = value else {
+                return Outcome::Unchanged;
+            };
+            let text = v.to_json(Some(layout)).to_string();
+            if !matches!(state, FieldState::Distinct(_)) {
+                *state = FieldState::Distinct(BTreeSet::new());
+            }
+            match state {
+                FieldState::Distinct(seen) => {
+                    if seen.insert(text) {
+                        Outcome::Changed
+                    } else {
+                        Outcome::Unchanged
+                    }
+                }
+                _ => Outcome::Unchanged,
+            }
+        }
+        Strategy::Merge => {
+            let Some(Json::Object(patch)) = value.map(|v| v.to_json(Some(layout))) else {
+                return Outcome::Unchanged;
+            };
+            match state {
+                FieldState::Object(held) => {
+                    if merge_json(held, &patch) {
+                        Outcome::Changed
+                    } else {
+                        Outcome::Unchanged
+                    }
+                }
+                _ => {
+                    let mut held = Map::new();
+                    merge_json(&mut held, &patch);
+                    *state = FieldState::Object(held);
+                    Outcome::Changed
+                }
+            }
+        }
         Strategy::Append { cap } => {
             let item = value.map_or(Json::Null, |v| v.to_json(Some(layout)));
             if !matches!(state, FieldState::List(_)) {
@@ -188,6 +262,8 @@ impl FieldState {
             FieldState::Int(i) => ExprValue::Int(*i).to_json(),
             FieldState::Float(x) => ExprValue::Float(*x).to_json(),
             FieldState::List(items) => Json::Array(items.iter().cloned().collect()),
+            FieldState::Distinct(seen) => Json::from(seen.len()),
+            FieldState::Object(map) => Json::Object(map.clone()),
             FieldState::Computed(v) => v.to_json(),
         }
     }
@@ -199,7 +275,10 @@ impl FieldState {
             FieldState::Value(v) => Some(v.to_expr(layout)),
             FieldState::Int(i) => Some(ExprValue::Int(*i)),
             FieldState::Float(x) => Some(ExprValue::Float(*x)),
-            FieldState::List(_) => Some(ExprValue::from_json(&self.to_json(layout))),
+            FieldState::List(_) | FieldState::Object(_) => {
+                Some(ExprValue::from_json(&self.to_json(layout)))
+            }
+            FieldState::Distinct(seen) => Some(ExprValue::Int(seen.len() as i128)),
             FieldState::Computed(v) => Some(v.clone()),
         }
     }
@@ -276,6 +355,79 @@ mod tests {
             run(Strategy::Sum, &big).0.to_json(None),
             json!("36893488147419103230"),
             "beyond 2^53 as a string"
+        );
+    }
+
+    #[test]
+    fn unique_count_counts_distinct_values() {
+        let vals = [
+            Some(Value::U64(5)),
+            Some(Value::U64(7)),
+            None,
+            Some(Value::U64(5)),
+        ];
+        let (s, o) = run(Strategy::UniqueCount, &vals);
+        assert_eq!(s.to_json(None), json!(2));
+        assert_eq!(
+            o,
+            vec![
+                Outcome::Changed,
+                Outcome::Changed,
+                Outcome::Unchanged,
+                Outcome::Unchanged
+            ]
+        );
+    }
+
+    #[test]
+    fn merge_combines_objects_and_keeps_what_a_value_lacks() {
+        use crate::spec::idl::LayoutFields;
+        let a = Layout::Struct {
+            name: "A".into(),
+            fields: LayoutFields::Named(vec![
+                ("id".into(), u64l()),
+                ("kind".into(), Layout::Primitive(IdlPrimitive::String)),
+            ]),
+        };
+        let b = Layout::Struct {
+            name: "B".into(),
+            fields: LayoutFields::Named(vec![
+                ("id".into(), u64l()),
+                ("pot".into(), Layout::Option(Box::new(u64l()))),
+            ]),
+        };
+        let mut state = FieldState::Unset;
+        let va = Value::Struct(vec![Value::U64(1), Value::String("join".into())]);
+        let vb = Value::Struct(vec![
+            Value::U64(1),
+            Value::Option(Some(Box::new(Value::U64(9)))),
+        ]);
+        let vb_null = Value::Struct(vec![Value::U64(1), Value::Option(None)]);
+        assert_eq!(
+            apply(Strategy::Merge, &a, &mut state, Some(Cow::Borrowed(&va))),
+            Outcome::Changed
+        );
+        assert_eq!(
+            apply(Strategy::Merge, &b, &mut state, Some(Cow::Borrowed(&vb))),
+            Outcome::Changed
+        );
+        assert_eq!(
+            state.to_json(None),
+            json!({"id": 1, "kind": "join", "pot": 9})
+        );
+        assert_eq!(
+            apply(
+                Strategy::Merge,
+                &b,
+                &mut state,
+                Some(Cow::Borrowed(&vb_null))
+            ),
+            Outcome::Unchanged,
+            "null keeps the held value"
+        );
+        assert_eq!(
+            apply(Strategy::Merge, &a, &mut state, Some(Cow::Borrowed(&va))),
+            Outcome::Unchanged
         );
     }
 

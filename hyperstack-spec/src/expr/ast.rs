@@ -114,11 +114,25 @@ pub enum Function {
     If,
     /// `coalesce(a, b, ...)`
     Coalesce,
+    /// `u64_le(bytes, offset)`: eight bytes of a list, little-endian.
+    U64Le,
+    /// `xor(a, b, ...)`: bitwise exclusive or.
+    Xor,
+    /// `reverse_bits(x)`: the 64 bits of `x` in reverse order.
+    ReverseBits,
+    /// `map(list, x => expr)`
+    Map,
+    /// `any(list, x => cond)`
+    Any,
+    /// `all(list, x => cond)`
+    All,
+    /// `len(list or string)`
+    Len,
 }
 
 impl Function {
     /// Every built-in function, in documentation order.
-    pub const ALL: [Function; 8] = [
+    pub const ALL: [Function; 15] = [
         Function::Abs,
         Function::Min,
         Function::Max,
@@ -127,6 +141,13 @@ impl Function {
         Function::Ceil,
         Function::If,
         Function::Coalesce,
+        Function::U64Le,
+        Function::Xor,
+        Function::ReverseBits,
+        Function::Map,
+        Function::Any,
+        Function::All,
+        Function::Len,
     ];
 
     /// The function's name as written in source.
@@ -140,7 +161,19 @@ impl Function {
             Function::Ceil => "ceil",
             Function::If => "if",
             Function::Coalesce => "coalesce",
+            Function::U64Le => "u64_le",
+            Function::Xor => "xor",
+            Function::ReverseBits => "reverse_bits",
+            Function::Map => "map",
+            Function::Any => "any",
+            Function::All => "all",
+            Function::Len => "len",
         }
+    }
+
+    /// Whether the second argument is a lambda (`x => expr`) applied to each list item.
+    pub fn takes_lambda(self) -> bool {
+        matches!(self, Function::Map | Function::Any | Function::All)
     }
 
     /// Looks a function up by name.
@@ -151,10 +184,20 @@ impl Function {
     /// The accepted number of arguments: a minimum and, unless variadic, a maximum.
     pub fn arity(self) -> (usize, Option<usize>) {
         match self {
-            Function::Abs | Function::Round | Function::Floor | Function::Ceil => (1, Some(1)),
-            Function::Min | Function::Max => (2, Some(2)),
+            Function::Abs
+            | Function::Round
+            | Function::Floor
+            | Function::Ceil
+            | Function::ReverseBits
+            | Function::Len => (1, Some(1)),
+            Function::Min
+            | Function::Max
+            | Function::U64Le
+            | Function::Map
+            | Function::Any
+            | Function::All => (2, Some(2)),
             Function::If => (3, Some(3)),
-            Function::Coalesce => (2, None),
+            Function::Coalesce | Function::Xor => (2, None),
         }
     }
 }
@@ -208,26 +251,41 @@ pub enum NodeKind {
         /// The arguments.
         args: Vec<Node>,
     },
+    /// `x => body`: the function applied to each item by `map`, `any` and `all` (only valid
+    /// as their second argument). Inside `body`, `x` (and `x.field`) names the item.
+    Lambda {
+        /// The parameter's name.
+        param: String,
+        /// The body.
+        body: Box<Node>,
+    },
 }
 
 impl Node {
-    /// Appends every field path referenced below this node to `out`, skipping duplicates.
-    pub(super) fn collect_references(&self, out: &mut Vec<String>) {
+    /// Appends every field path referenced below this node to `out`, skipping duplicates and
+    /// the parameters of enclosing lambdas (`bound`).
+    pub(super) fn collect_references(&self, bound: &mut Vec<String>, out: &mut Vec<String>) {
         match &self.kind {
             NodeKind::Field(path) => {
-                if !out.iter().any(|p| p == path) {
+                let head = path.split('.').next().unwrap_or_default();
+                if !bound.iter().any(|b| b == head) && !out.iter().any(|p| p == path) {
                     out.push(path.clone());
                 }
             }
-            NodeKind::Unary { operand, .. } => operand.collect_references(out),
+            NodeKind::Unary { operand, .. } => operand.collect_references(bound, out),
             NodeKind::Binary { lhs, rhs, .. } => {
-                lhs.collect_references(out);
-                rhs.collect_references(out);
+                lhs.collect_references(bound, out);
+                rhs.collect_references(bound, out);
             }
             NodeKind::Call { args, .. } => {
                 for arg in args {
-                    arg.collect_references(out);
+                    arg.collect_references(bound, out);
                 }
+            }
+            NodeKind::Lambda { param, body } => {
+                bound.push(param.clone());
+                body.collect_references(bound, out);
+                bound.pop();
             }
             NodeKind::Null
             | NodeKind::Bool(_)
@@ -275,6 +333,7 @@ impl fmt::Display for Node {
                 }
                 f.write_str(")")
             }
+            NodeKind::Lambda { param, body } => write!(f, "{param} => {body}"),
         }
     }
 }

@@ -30,6 +30,8 @@ pub(super) fn eval_node(node: &Node, env: Env<'_>) -> Value {
         }
         NodeKind::Binary { op, lhs, rhs, .. } => eval_binary(*op, lhs, rhs, env),
         NodeKind::Call { function, args } => eval_call(*function, args, env),
+        // Only reachable through `map` / `any` / `all`, which evaluate the body per item.
+        NodeKind::Lambda { .. } => Value::Null,
     }
 }
 
@@ -189,6 +191,9 @@ fn values_equal(l: &Value, r: &Value) -> bool {
         (Value::Bool(a), Value::Bool(b)) => a == b,
         (Value::Str(a), Value::Str(b)) => a == b,
         (Value::Opaque(a), Value::Opaque(b)) => a == b,
+        (Value::List(a), Value::List(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| values_equal(x, y))
+        }
         _ => match (Num::of(l), Num::of(r)) {
             (Some(a), Some(b)) => compare_nums(a, b) == Some(Ordering::Equal),
             _ => false,
@@ -250,6 +255,102 @@ fn eval_call(function: Function, args: &[Node], env: Env<'_>) -> Value {
             .map(|arg| eval_node(arg, env))
             .find(|v| !v.is_null())
             .unwrap_or(Value::Null),
+        (Function::U64Le, [bytes, offset]) => {
+            u64_le(&eval_node(bytes, env), &eval_node(offset, env))
+        }
+        (Function::Xor, _) => args
+            .iter()
+            .try_fold(0i128, |acc, arg| match eval_node(arg, env) {
+                Value::Int(i) => Some(acc ^ i),
+                _ => None,
+            })
+            .map_or(Value::Null, Value::Int),
+        (Function::ReverseBits, [x]) => match eval_node(x, env) {
+            Value::Int(i) => {
+                u64::try_from(i).map_or(Value::Null, |u| Value::Int(i128::from(u.reverse_bits())))
+            }
+            _ => Value::Null,
+        },
+        (Function::Len, [x]) => match eval_node(x, env) {
+            Value::List(items) => Value::Int(items.len() as i128),
+            Value::Str(s) => Value::Int(s.chars().count() as i128),
+            _ => Value::Null,
+        },
+        (Function::Map | Function::Any | Function::All, [list, lambda]) => {
+            let (Value::List(items), NodeKind::Lambda { param, body }) =
+                (eval_node(list, env), &lambda.kind)
+            else {
+                return Value::Null;
+            };
+            each_item(function, &items, param, body, env)
+        }
         _ => Value::Null,
+    }
+}
+
+/// `u64_le(bytes, offset)`: the eight list items from `offset`, each a byte, little-endian.
+fn u64_le(bytes: &Value, offset: &Value) -> Value {
+    let (Value::List(items), Value::Int(offset)) = (bytes, offset) else {
+        return Value::Null;
+    };
+    let Some(window) = usize::try_from(*offset)
+        .ok()
+        .and_then(|o| items.get(o..o.checked_add(8)?))
+    else {
+        return Value::Null;
+    };
+    let mut le = [0u8; 8];
+    for (b, item) in le.iter_mut().zip(window) {
+        match item {
+            Value::Int(i) => match u8::try_from(*i) {
+                Ok(byte) => *b = byte,
+                Err(_) => return Value::Null,
+            },
+            _ => return Value::Null,
+        }
+    }
+    Value::Int(i128::from(u64::from_le_bytes(le)))
+}
+
+/// The value of `path` inside a lambda whose parameter `param` is bound to `item`.
+fn param_value(item: &Value, rest: Option<&str>) -> Option<Value> {
+    let Some(rest) = rest else {
+        return Some(item.clone());
+    };
+    let mut json = item.to_json();
+    for part in rest.split('.') {
+        json = json.get(part)?.clone();
+    }
+    Some(Value::from_json(&json))
+}
+
+/// Applies a lambda to every item: `map` collects the results, `any` / `all` test them (a
+/// null result counts as false).
+fn each_item(function: Function, items: &[Value], param: &str, body: &Node, env: Env<'_>) -> Value {
+    let mut mapped = Vec::new();
+    for item in items {
+        let inner = |path: &str| -> Option<Value> {
+            let (head, rest) = match path.split_once('.') {
+                Some((h, r)) => (h, Some(r)),
+                None => (path, None),
+            };
+            if head == param {
+                param_value(item, rest)
+            } else {
+                env(path)
+            }
+        };
+        let result = eval_node(body, &inner);
+        match function {
+            Function::Any if result == Value::Bool(true) => return Value::Bool(true),
+            Function::All if result != Value::Bool(true) => return Value::Bool(false),
+            Function::Map => mapped.push(result),
+            _ => {}
+        }
+    }
+    match function {
+        Function::Any => Value::Bool(false),
+        Function::All => Value::Bool(true),
+        _ => Value::List(mapped),
     }
 }

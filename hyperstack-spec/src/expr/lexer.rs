@@ -32,6 +32,8 @@ pub(super) enum Tok {
     AndAnd,
     OrOr,
     QuestionQuestion,
+    /// `=>`, between a lambda's parameter and its body.
+    FatArrow,
     Eof,
 }
 
@@ -65,6 +67,7 @@ impl Tok {
             Tok::AndAnd => "&&",
             Tok::OrOr => "||",
             Tok::QuestionQuestion => "??",
+            Tok::FatArrow => "=>",
         };
         format!("`{symbol}`")
     }
@@ -155,6 +158,7 @@ impl Lexer<'_> {
             (b'/', _) => (Tok::Slash, 1),
             (b'%', _) => (Tok::Percent, 1),
             (b'=', Some(b'=')) => (Tok::EqEq, 2),
+            (b'=', Some(b'>')) => (Tok::FatArrow, 2),
             (b'!', Some(b'=')) => (Tok::NotEq, 2),
             (b'!', _) => (Tok::Bang, 1),
             (b'<', Some(b'=')) => (Tok::Le, 2),

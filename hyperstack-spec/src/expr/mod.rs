@@ -67,6 +67,16 @@
 //! | `floor(x)`, `ceil(x)`  | round down / up, as an `int`                               |
 //! | `if(cond, a, b)`       | `a` if `cond` is `true`, otherwise (`false` or null) `b`   |
 //! | `coalesce(a, b, ...)`  | the first argument that is not null (2 or more arguments)  |
+//! | `u64_le(bytes, offset)`| the 8 list items from `offset` (each a byte 0–255) read as a little-endian u64 |
+//! | `xor(a, b, ...)`       | bitwise exclusive or of integers (2 or more arguments)     |
+//! | `reverse_bits(x)`      | the 64 bits of `x` (0 ≤ x < 2^64) in reverse order        |
+//! | `map(list, x => expr)` | the list of `expr` for each item `x`                       |
+//! | `any(list, x => cond)`, `all(list, x => cond)` | whether `cond` is true for some / every item |
+//! | `len(x)`               | the number of items of a list, or characters of a string   |
+//!
+//! `x => expr` is a *lambda*, accepted only as the second argument of `map`, `any` and `all`;
+//! inside it `x` (any identifier) names the current item and shadows a field of that name,
+//! `x.field` reads a field of a struct item. Modulo is the `%` operator (`rng % 25`).
 //!
 //! Calling an unknown function, or a function with the wrong number of arguments, is a
 //! parse error. Only the arguments an evaluation needs are evaluated (`if`, `coalesce`,
@@ -84,14 +94,16 @@
 //! sum        = product ( ( "+" | "-" ) product )*
 //! product    = unary ( ( "*" | "/" | "%" ) unary )*
 //! unary      = ( "-" | "!" ) unary | primary
-//! primary    = literal | path | name "(" ( expr ( "," expr )* )? ")" | "(" expr ")"
+//! primary    = literal | path | name "(" ( arg ( "," arg )* )? ")" | "(" expr ")"
+//! arg        = expr | name "=>" expr              (a lambda: 2nd argument of map/any/all)
 //! ```
 //!
 //! # Types
 //!
 //! [`Expr::check`] assigns every expression one of the types of [`ExprType`]: `bool`,
-//! `int`, `float`, `string`, `null` (the type of the `null` literal) or `any` (a field of
-//! unknown or opaque type, such as a struct or a list). **Every type admits null** at
+//! `int`, `float`, `string`, `list<T>` (an IDL array, `Vec` or `bytes`; lists are values of
+//! computed fields too), `null` (the type of the `null` literal) or `any` (a field of
+//! unknown or opaque type, such as a struct). **Every type admits null** at
 //! runtime: a field may be absent, and many operations yield null (see below).
 //!
 //! | Expression                       | Operand types                    | Result type |
@@ -107,6 +119,9 @@
 //! | `abs(x)`                         | a number                         | same as `x` |
 //! | `min(a, b)`, `max(a, b)`         | numbers                          | like `+`    |
 //! | `round(x)`, `floor(x)`, `ceil(x)`| a number                         | `int`       |
+//! | `u64_le(l, i)`, `xor(a, b, ...)`, `reverse_bits(x)`, `len(l)` | lists of ints, ints | `int` |
+//! | `map(l, x => e)`                 | `l` a `list<T>`; `e` typed with `x: T` | `list<type of e>` |
+//! | `any(l, x => c)`, `all(l, x => c)` | `c` is `bool`                  | `bool`      |
 //!
 //! Two types are *compatible* when they are equal, when one is `int` and the other `float`
 //! (join: `float`), when one is `null` (join: the other) or when one is `any` (join: `any`).
@@ -148,6 +163,11 @@
 //! * `a ?? b` is `a` unless `a` is null, in which case it is `b`.
 //! * `round`, `floor` and `ceil` return integers unchanged; for a float they return the
 //!   integer result, or null if it does not fit in 128 bits.
+//! * `u64_le` is null when the list is too short, the offset negative or an item not a
+//!   byte; `xor` and `reverse_bits` are null for null (or, for `reverse_bits`, out of range)
+//!   operands. Lists compare item by item with `==`.
+//! * `any` / `all` count a lambda result that is null as false; on a null list they are null,
+//!   like `map` and `len`.
 //!
 //! # Filters
 //!
@@ -243,7 +263,7 @@ impl Expr {
     /// Every field path the expression references, deduplicated, in first-seen order.
     pub fn references(&self) -> Vec<String> {
         let mut out = Vec::new();
-        self.root.collect_references(&mut out);
+        self.root.collect_references(&mut Vec::new(), &mut out);
         out
     }
 

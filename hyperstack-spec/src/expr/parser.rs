@@ -291,7 +291,11 @@ impl Parser {
             return Ok((args, depth, close));
         }
         loop {
-            let arg = self.expr_bp(0)?;
+            let arg = if function.takes_lambda() && args.len() == 1 {
+                self.lambda(function)?
+            } else {
+                self.expr_bp(0)?
+            };
             depth = depth.max(arg.depth + 1);
             if depth > MAX_DEPTH {
                 return Err(too_deep(arg.node.span.start));
@@ -305,6 +309,48 @@ impl Parser {
             }
         }
     }
+}
+
+impl Parser {
+    /// `lambda = name "=>" expr`, the second argument of `map`, `any` and `all`.
+    fn lambda(&mut self, function: Function) -> Result<Parsed, ExprError> {
+        let start = self.peek().span;
+        let param = match &self.peek().tok {
+            Tok::Ident(name) if !name.contains('.') => name.clone(),
+            _ => return Err(expected_lambda(self.peek(), function)),
+        };
+        self.bump();
+        if self.eat(&Tok::FatArrow).is_none() {
+            return Err(expected_lambda(self.peek(), function));
+        }
+        let body = self.expr_bp(0)?;
+        let depth = body.depth + 1;
+        if depth > MAX_DEPTH {
+            return Err(too_deep(start.start));
+        }
+        Ok(Parsed {
+            node: Box::new(Node {
+                span: start.to(body.node.span),
+                kind: NodeKind::Lambda {
+                    param,
+                    body: body.node,
+                },
+            }),
+            depth,
+        })
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn expected_lambda(found: &Token, function: Function) -> ExprError {
+    expected(
+        &format!(
+            "a lambda `x => …` as the second argument of `{}`",
+            function.name()
+        ),
+        found,
+    )
 }
 
 /// "expected X, found Y" (or "unexpected end of input, expected X").

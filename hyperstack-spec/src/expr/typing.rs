@@ -8,7 +8,7 @@ use super::ast::{BinaryOp, Function, Node, NodeKind, Span, UnaryOp};
 use super::ExprError;
 
 /// The static type of an expression or a field. Every type also admits `null` at runtime.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ExprType {
     /// `true` / `false`.
@@ -21,33 +21,36 @@ pub enum ExprType {
     String,
     /// The type of the `null` literal, compatible with every other type.
     Null,
-    /// An unknown or opaque value (a struct or list field): usable only with `==`, `!=`
-    /// and `??`.
+    /// An unknown or opaque value (a struct field): usable only with `==`, `!=` and `??`.
     Any,
+    /// A list (an IDL array, `Vec` or `bytes`) of items of a type.
+    List(Box<ExprType>),
 }
 
 impl ExprType {
-    /// The lowercase name used in error messages (`int`, `string`, ...).
-    pub fn name(self) -> &'static str {
+    /// The lowercase name used in error messages (`int`, `string`, `list<int>`, ...).
+    pub fn name(&self) -> String {
         match self {
-            ExprType::Bool => "bool",
-            ExprType::Int => "int",
-            ExprType::Float => "float",
-            ExprType::String => "string",
-            ExprType::Null => "null",
-            ExprType::Any => "any",
+            ExprType::Bool => "bool".into(),
+            ExprType::Int => "int".into(),
+            ExprType::Float => "float".into(),
+            ExprType::String => "string".into(),
+            ExprType::Null => "null".into(),
+            ExprType::Any => "any".into(),
+            ExprType::List(item) => format!("list<{}>", item.name()),
         }
     }
 
     /// The type of a value that may come from either `self` or `other` (the branches of
     /// `if`, the operands of `??`): `None` if they are incompatible.
-    pub fn join(self, other: ExprType) -> Option<ExprType> {
+    pub fn join(&self, other: &ExprType) -> Option<ExprType> {
         use ExprType::*;
         match (self, other) {
-            (a, b) if a == b => Some(a),
-            (Null, t) | (t, Null) => Some(t),
+            (a, b) if a == b => Some(a.clone()),
+            (Null, t) | (t, Null) => Some(t.clone()),
             (Any, _) | (_, Any) => Some(Any),
             (Int, Float) | (Float, Int) => Some(Float),
+            (List(a), List(b)) => a.join(b).map(|t| List(Box::new(t))),
             _ => None,
         }
     }
@@ -55,7 +58,7 @@ impl ExprType {
 
 impl fmt::Display for ExprType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.write_str(&self.name())
     }
 }
 
@@ -65,23 +68,36 @@ fn err(offset: usize, message: String) -> ExprError {
     ExprError { offset, message }
 }
 
-fn is_numeric(t: ExprType) -> bool {
+fn is_numeric(t: &ExprType) -> bool {
     matches!(t, ExprType::Int | ExprType::Float | ExprType::Null)
 }
 
-fn is_logical(t: ExprType) -> bool {
+fn is_integer(t: &ExprType) -> bool {
+    matches!(t, ExprType::Int | ExprType::Null)
+}
+
+fn is_logical(t: &ExprType) -> bool {
     matches!(t, ExprType::Bool | ExprType::Null)
 }
 
-fn is_orderable(t: ExprType) -> bool {
+fn is_orderable(t: &ExprType) -> bool {
     matches!(
         t,
         ExprType::Int | ExprType::Float | ExprType::String | ExprType::Null
     )
 }
 
+/// The item type of a list-typed operand (`any` and `null` give `any`), or `None`.
+fn list_item(t: &ExprType) -> Option<ExprType> {
+    match t {
+        ExprType::List(item) => Some((**item).clone()),
+        ExprType::Any | ExprType::Null => Some(ExprType::Any),
+        _ => None,
+    }
+}
+
 /// The result of an integer-preserving arithmetic operation on two numeric types.
-fn numeric_result(l: ExprType, r: ExprType) -> ExprType {
+fn numeric_result(l: &ExprType, r: &ExprType) -> ExprType {
     match (l, r) {
         (ExprType::Null, ExprType::Null) => ExprType::Null,
         (ExprType::Float, _) | (_, ExprType::Float) => ExprType::Float,
@@ -92,9 +108,9 @@ fn numeric_result(l: ExprType, r: ExprType) -> ExprType {
 /// Where to report a binary operator applied to operands of types `l` and `r`: at the one
 /// operand that `ok` rejects, or at the operator if both or neither are rejected.
 fn blame(
-    ok: fn(ExprType) -> bool,
-    l: ExprType,
-    r: ExprType,
+    ok: fn(&ExprType) -> bool,
+    l: &ExprType,
+    r: &ExprType,
     lhs: &Node,
     rhs: &Node,
     op: Span,
@@ -120,8 +136,8 @@ pub(super) fn check_node(node: &Node, env: Env<'_>) -> Result<ExprType, ExprErro
         NodeKind::Unary { op, operand } => {
             let t = check_node(operand, env)?;
             let result = match op {
-                UnaryOp::Neg if is_numeric(t) => Some(t),
-                UnaryOp::Not if is_logical(t) => Some(ExprType::Bool),
+                UnaryOp::Neg if is_numeric(&t) => Some(t.clone()),
+                UnaryOp::Not if is_logical(&t) => Some(ExprType::Bool),
                 _ => None,
             };
             result.ok_or_else(|| {
@@ -139,7 +155,10 @@ pub(super) fn check_node(node: &Node, env: Env<'_>) -> Result<ExprType, ExprErro
         } => {
             let l = check_node(lhs, env)?;
             let r = check_node(rhs, env)?;
-            check_binary(*op, l, r, lhs, rhs, *op_span)
+            check_binary(*op, &l, &r, lhs, rhs, *op_span)
+        }
+        NodeKind::Call { function, args } if function.takes_lambda() => {
+            check_lambda_call(*function, args, node.span, env)
         }
         NodeKind::Call { function, args } => {
             let mut types = Vec::with_capacity(args.len());
@@ -148,13 +167,76 @@ pub(super) fn check_node(node: &Node, env: Env<'_>) -> Result<ExprType, ExprErro
             }
             check_call(*function, &types, args, node.span)
         }
+        NodeKind::Lambda { .. } => Err(err(
+            node.span.start,
+            "a lambda is only allowed as the second argument of `map`, `any` or `all`".into(),
+        )),
+    }
+}
+
+/// The type of a path under a lambda's parameter: the item itself, or a field of it when the
+/// item is opaque (a struct).
+fn param_path_type(item: &ExprType, rest: Option<&str>) -> Option<ExprType> {
+    match rest {
+        None => Some(item.clone()),
+        Some(_) if *item == ExprType::Any => Some(ExprType::Any),
+        Some(_) => None,
+    }
+}
+
+/// `map(list, x => expr)`, `any(list, x => cond)`, `all(list, x => cond)`.
+fn check_lambda_call(
+    function: Function,
+    args: &[Node],
+    span: Span,
+    env: Env<'_>,
+) -> Result<ExprType, ExprError> {
+    let name = function.name();
+    let [list, lambda] = args else {
+        return Err(err(
+            span.start,
+            format!("function `{name}` takes 2 arguments"),
+        ));
+    };
+    let list_ty = check_node(list, env)?;
+    let item = list_item(&list_ty).ok_or_else(|| {
+        err(
+            list.span.start,
+            format!("function `{name}` needs a list, found {list_ty}"),
+        )
+    })?;
+    let NodeKind::Lambda { param, body } = &lambda.kind else {
+        return Err(err(
+            lambda.span.start,
+            format!("the second argument of `{name}` must be a lambda `x => …`"),
+        ));
+    };
+    let inner = |path: &str| -> Option<ExprType> {
+        let (head, rest) = match path.split_once('.') {
+            Some((h, r)) => (h, Some(r)),
+            None => (path, None),
+        };
+        if head == param {
+            param_path_type(&item, rest)
+        } else {
+            env(path)
+        }
+    };
+    let body_ty = check_node(body, &inner)?;
+    match function {
+        Function::Map => Ok(ExprType::List(Box::new(body_ty))),
+        _ if is_logical(&body_ty) => Ok(ExprType::Bool),
+        _ => Err(err(
+            body.span.start,
+            format!("the lambda of `{name}` must give a bool, found {body_ty}"),
+        )),
     }
 }
 
 fn check_binary(
     op: BinaryOp,
-    l: ExprType,
-    r: ExprType,
+    l: &ExprType,
+    r: &ExprType,
     lhs: &Node,
     rhs: &Node,
     op_span: Span,
@@ -203,25 +285,25 @@ fn check_call(
 ) -> Result<ExprType, ExprError> {
     let name = function.name();
     let offset_of = |i: usize| args.get(i).map_or(span.start, |a| a.span.start);
+    let cannot = |i: usize, t: &ExprType| {
+        err(
+            offset_of(i),
+            format!("function `{name}` cannot apply to {t}"),
+        )
+    };
     match (function, types) {
-        (Function::Abs, &[t]) => match t {
-            ExprType::Int | ExprType::Float | ExprType::Null => Ok(t),
-            _ => Err(err(
-                offset_of(0),
-                format!("function `{name}` cannot apply to {t}"),
-            )),
+        (Function::Abs, [t]) => match t {
+            ExprType::Int | ExprType::Float | ExprType::Null => Ok(t.clone()),
+            _ => Err(cannot(0, t)),
         },
-        (Function::Round | Function::Floor | Function::Ceil, &[t]) => {
+        (Function::Round | Function::Floor | Function::Ceil, [t]) => {
             if is_numeric(t) {
                 Ok(ExprType::Int)
             } else {
-                Err(err(
-                    offset_of(0),
-                    format!("function `{name}` cannot apply to {t}"),
-                ))
+                Err(cannot(0, t))
             }
         }
-        (Function::Min | Function::Max, &[a, b]) => {
+        (Function::Min | Function::Max, [a, b]) => {
             if is_numeric(a) && is_numeric(b) {
                 Ok(numeric_result(a, b))
             } else {
@@ -236,7 +318,7 @@ fn check_call(
                 ))
             }
         }
-        (Function::If, &[c, a, b]) => {
+        (Function::If, [c, a, b]) => {
             if !is_logical(c) {
                 return Err(err(
                     offset_of(0),
@@ -251,8 +333,8 @@ fn check_call(
             })
         }
         (Function::Coalesce, [first, rest @ ..]) if !rest.is_empty() => {
-            let mut acc = *first;
-            for (i, &t) in rest.iter().enumerate() {
+            let mut acc = first.clone();
+            for (i, t) in rest.iter().enumerate() {
                 acc = acc.join(t).ok_or_else(|| {
                     err(
                         offset_of(i + 1),
@@ -263,6 +345,43 @@ fn check_call(
                 })?;
             }
             Ok(acc)
+        }
+        (Function::U64Le, [bytes, offset]) => {
+            match list_item(bytes) {
+                Some(ExprType::Int | ExprType::Any | ExprType::Null) => {}
+                _ => {
+                    return Err(err(
+                        offset_of(0),
+                        format!("function `u64_le` needs a list of bytes, found {bytes}"),
+                    ))
+                }
+            }
+            if is_integer(offset) {
+                Ok(ExprType::Int)
+            } else {
+                Err(err(
+                    offset_of(1),
+                    format!("the offset of `u64_le` must be an int, found {offset}"),
+                ))
+            }
+        }
+        (Function::Xor, [_, _, ..]) => match types.iter().position(|t| !is_integer(t)) {
+            Some(i) => Err(cannot(i, &types[i])),
+            None => Ok(ExprType::Int),
+        },
+        (Function::ReverseBits, [t]) => {
+            if is_integer(t) {
+                Ok(ExprType::Int)
+            } else {
+                Err(cannot(0, t))
+            }
+        }
+        (Function::Len, [t]) => {
+            if matches!(t, ExprType::String) || list_item(t).is_some() {
+                Ok(ExprType::Int)
+            } else {
+                Err(cannot(0, t))
+            }
         }
         _ => Err(err(
             span.start,

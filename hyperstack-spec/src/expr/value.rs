@@ -20,8 +20,11 @@ pub enum Value {
     Float(f64),
     /// A string.
     Str(String),
-    /// A JSON array or object (a struct or list field): only compared with `==` / `!=`
-    /// (as JSON) and passed through `??`; any other use yields [`Value::Null`].
+    /// A list (an IDL array, `Vec` or `bytes`): read by `map`, `any`, `all`, `len` and
+    /// `u64_le`, compared item by item with `==` / `!=`.
+    List(Vec<Value>),
+    /// A JSON object (a struct field): only compared with `==` / `!=` (as JSON) and passed
+    /// through `??`; any other use yields [`Value::Null`].
     Opaque(serde_json::Value),
 }
 
@@ -37,7 +40,8 @@ impl Value {
         matches!(self, Value::Null)
     }
 
-    /// The static type the value belongs to ([`ExprType::Any`] for [`Value::Opaque`]).
+    /// The static type the value belongs to ([`ExprType::Any`] for [`Value::Opaque`]; a
+    /// list's item type is the join of its items' types, `any` when they disagree).
     pub fn expr_type(&self) -> ExprType {
         match self {
             Value::Null => ExprType::Null,
@@ -45,6 +49,14 @@ impl Value {
             Value::Int(_) => ExprType::Int,
             Value::Float(_) => ExprType::Float,
             Value::Str(_) => ExprType::String,
+            Value::List(items) => {
+                let item = items
+                    .iter()
+                    .map(Value::expr_type)
+                    .try_fold(ExprType::Null, |acc, t| acc.join(&t))
+                    .unwrap_or(ExprType::Any);
+                ExprType::List(Box::new(item))
+            }
             Value::Opaque(_) => ExprType::Any,
         }
     }
@@ -60,7 +72,7 @@ impl Value {
 
     /// Converts a JSON value: integral numbers (those serde_json holds as `i64` / `u64`)
     /// become [`Value::Int`], other numbers [`Value::Float`], strings [`Value::Str`]
-    /// (strings of digits are *not* converted to numbers), arrays and objects
+    /// (strings of digits are *not* converted to numbers), arrays [`Value::List`] and objects
     /// [`Value::Opaque`].
     pub fn from_json(v: &serde_json::Value) -> Value {
         match v {
@@ -76,7 +88,10 @@ impl Value {
                 }
             }
             serde_json::Value::String(s) => Value::Str(s.clone()),
-            serde_json::Value::Array(_) | serde_json::Value::Object(_) => Value::Opaque(v.clone()),
+            serde_json::Value::Array(items) => {
+                Value::List(items.iter().map(Value::from_json).collect())
+            }
+            serde_json::Value::Object(_) => Value::Opaque(v.clone()),
         }
     }
 
@@ -94,6 +109,9 @@ impl Value {
             Value::Float(x) => serde_json::Number::from_f64(*x)
                 .map_or(serde_json::Value::Null, serde_json::Value::Number),
             Value::Str(s) => serde_json::Value::String(s.clone()),
+            Value::List(items) => {
+                serde_json::Value::Array(items.iter().map(Value::to_json).collect())
+            }
             Value::Opaque(v) => v.clone(),
         }
     }

@@ -3,8 +3,10 @@
 //! This is the *unchecked* shape; [`crate::validate`] turns it into a [`crate::Stack`].
 //! See the crate's `docs/STACK_SPEC.md` for the user-facing reference of every key.
 
+mod entry;
 mod parse;
 
+pub use entry::{FieldEntry, FIELD_KEYS};
 pub use parse::{parse_spec_text, LineIndex, SpecFormat};
 
 use std::collections::BTreeMap;
@@ -22,7 +24,9 @@ pub struct StackFile {
     /// (`<name>-stack`).
     #[schemars(with = "String")]
     pub name: Spanned<String>,
-    /// Anchor / steel IDL JSON files, relative to the spec file.
+    /// Anchor / steel IDL JSON files, relative to the spec file. `${NAME}` is replaced by the
+    /// environment variable `NAME` (a relative value is taken from the current directory),
+    /// e.g. `"${HYPERSTACK_FIXTURES}/idl/ore.json"`.
     #[schemars(with = "OneOrMany<String>")]
     pub idl: Spanned<OneOrMany<String>>,
     /// Free-form description, copied into the generated crate's docs.
@@ -39,9 +43,10 @@ pub struct StackFile {
 #[serde(deny_unknown_fields)]
 pub struct EntityFile {
     /// Primary key: the source path whose value identifies an entity, e.g.
-    /// `"BondingCurve.@address"` (the account's address) or `"BondingCurve.mint"` (a field).
-    #[schemars(with = "String")]
-    pub key: Spanned<String>,
+    /// `"BondingCurve.@address"` (the account's address) or `"BondingCurve.mint"` (a field);
+    /// a list when several sources carry it (`["Miner.authority", "Automation.authority"]`).
+    #[schemars(with = "OneOrMany<String>")]
+    pub key: Spanned<OneOrMany<String>>,
     /// Free-form description, copied into the generated struct's docs.
     #[serde(default)]
     pub description: Option<String>,
@@ -53,10 +58,11 @@ pub struct EntityFile {
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, LookupFile>")]
     pub lookups: BTreeMap<Spanned<String>, Spanned<LookupFile>>,
-    /// Fields by name.
+    /// Fields by name; a table of fields is a section (`state.motherlode = { … }`), generated
+    /// as a nested struct.
     #[serde(default)]
-    #[schemars(with = "BTreeMap<String, FieldFile>")]
-    pub fields: BTreeMap<Spanned<String>, Spanned<FieldFile>>,
+    #[schemars(with = "BTreeMap<String, FieldEntry>")]
+    pub fields: BTreeMap<Spanned<String>, Spanned<FieldEntry>>,
     /// Derived views by name (`state`, `list` and `append` are built in).
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, ViewFile>")]
@@ -82,9 +88,14 @@ pub struct LookupTable {
     /// Path (relative to each source) giving the entity's primary key.
     #[serde(default)]
     pub key: Option<String>,
+    /// Resolve `key`'s value through this other lookup index instead of using it as the
+    /// primary key.
+    #[serde(default)]
+    pub via: Option<String>,
 }
 
-/// One field. Exactly one of `from`, `count`, `sum`, `max`, `min`, `append`, `computed`.
+/// One field. Exactly one of `from`, `count`, `sum`, `max`, `min`, `append`, `unique_count`,
+/// `merge`, `computed`.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FieldFile {
@@ -94,7 +105,7 @@ pub struct FieldFile {
     #[schemars(with = "Option<OneOrMany<String>>")]
     pub from: Option<Spanned<OneOrMany<String>>>,
     /// How values combine: `last_write` (default), `set_once`, `append`, `count`, `sum`,
-    /// `max`, `min`.
+    /// `max`, `min`, `unique_count`, `merge`.
     #[serde(default)]
     #[schemars(with = "Option<StrategyName>")]
     pub strategy: Option<Spanned<StrategyName>>,
@@ -119,10 +130,38 @@ pub struct FieldFile {
     #[serde(default)]
     #[schemars(with = "Option<OneOrMany<String>>")]
     pub append: Option<Spanned<OneOrMany<String>>>,
+    /// Shorthand for `from` + `strategy = "unique_count"`: the number of distinct values.
+    #[serde(default)]
+    #[schemars(with = "Option<OneOrMany<String>>")]
+    pub unique_count: Option<Spanned<OneOrMany<String>>>,
+    /// Shorthand for `from` + `strategy = "merge"`: struct values (of one or several types)
+    /// merged field by field into one object.
+    #[serde(default)]
+    #[schemars(with = "Option<OneOrMany<String>>")]
+    pub merge: Option<Spanned<OneOrMany<String>>>,
     /// An expression over other fields of the entity (see the expression language reference).
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub computed: Option<Spanned<String>>,
+    /// Converts each value before its strategy applies: `ui_amount(<decimals>)`, `base58`,
+    /// `hex`, `to_string`, `to_number`; for a struct value, a table of field path →
+    /// transform (`{ balance = "ui_amount(9)", "rewards_factor.bits" = "hex" }`).
+    #[serde(default)]
+    #[schemars(with = "Option<TransformFile>")]
+    pub transform: Option<Spanned<TransformFile>>,
+    /// Account sources only: take a write only when one of these instructions named the
+    /// account in the same transaction (the same slot when the write's transaction is unknown).
+    #[serde(default)]
+    #[schemars(with = "Option<OneOrMany<String>>")]
+    pub when: Option<Spanned<OneOrMany<String>>>,
+    /// Take a value only when this boolean expression over it (`value`) is true.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub condition: Option<Spanned<String>>,
+    /// Stop updating the field once this instruction (or event) touched the entity.
+    #[serde(default)]
+    #[schemars(with = "Option<StopFile>")]
+    pub stop: Option<Spanned<StopFile>>,
     /// Path relative to the source that identifies the entity: `accounts.<role>`,
     /// `args.<arg>`, `data.<field>`, `<account field>` or `@address`.
     #[serde(default)]
@@ -162,6 +201,34 @@ pub enum StrategyName {
     Max,
     /// Keep the smallest value.
     Min,
+    /// Count distinct values.
+    UniqueCount,
+    /// Merge struct values field by field.
+    Merge,
+}
+
+/// A field's `transform`: one transform, or a table of field path → transform for a struct.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum TransformFile {
+    /// `"ui_amount(9)"`, `"base58"`, `"hex"`, `"to_string"`, `"to_number"`.
+    One(String),
+    /// `{ balance = "ui_amount(9)", "inner.bytes" = "hex" }`.
+    Fields(BTreeMap<String, String>),
+}
+
+/// A field's `stop`: the instruction (or event) after which the field keeps its value, and how
+/// it finds the entity.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StopFile {
+    /// Instruction or event name.
+    pub on: String,
+    /// Path relative to it giving the entity key (`accounts.round`).
+    pub key: String,
+    /// Resolve `key`'s value through this lookup index.
+    #[serde(default)]
+    pub via: Option<String>,
 }
 
 /// A derived view: the entity's rows, optionally filtered, sorted and limited.

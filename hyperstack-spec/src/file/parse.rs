@@ -40,7 +40,7 @@ pub struct SyntaxError {
 /// re-encoded as TOML to share one model), so callers must not use them for locations.
 pub fn parse_spec_text(text: &str, format: SpecFormat) -> Result<StackFile, SyntaxError> {
     match format {
-        SpecFormat::Toml => toml::from_str(text).map_err(|e| SyntaxError {
+        SpecFormat::Toml => parse_toml(text).map_err(|e| SyntaxError {
             message: e.message().to_string(),
             span: e.span(),
             line_col: None,
@@ -60,9 +60,17 @@ pub fn parse_spec_text(text: &str, format: SpecFormat) -> Result<StackFile, Synt
                 .map_err(|e| plain(format!("JSON spec cannot be represented: {e}")))?;
             let toml_text = toml::to_string(&as_toml)
                 .map_err(|e| plain(format!("JSON spec cannot be represented: {e}")))?;
-            toml::from_str(&toml_text).map_err(|e| plain(e.message().to_string()))
+            parse_toml(&toml_text).map_err(|e| plain(e.message().to_string()))
         }
     }
+}
+
+/// Parses TOML text into the model, telling sections from fields by the parsed document.
+fn parse_toml(text: &str) -> Result<StackFile, toml::de::Error> {
+    use serde::Deserialize;
+    let doc = toml::de::DeTable::parse(text)?;
+    let _sections = super::entry::SectionKeys::install(doc.get_ref());
+    StackFile::deserialize(toml::de::Deserializer::from(doc))
 }
 
 /// Maps byte offsets of a text to 1-based line and character column.
@@ -134,6 +142,20 @@ mod tests {
     }
 
     #[test]
+    fn json_specs_have_sections_too() {
+        let json_text = r#"{"name":"s","idl":"a.json","entities":{"T":{"key":"Acc.@address",
+            "fields":{"state":{"x":{"from":"Acc.x"},"strategy":{"from":"Acc.y"}}}}}}"#;
+        let file = parse_spec_text(json_text, SpecFormat::Json).unwrap();
+        let entity = file.entities.values().next().unwrap().get_ref();
+        let (name, state) = entity.fields.iter().next().unwrap();
+        assert_eq!(name.get_ref(), "state");
+        let crate::file::FieldEntry::Section(children) = state.get_ref() else {
+            panic!("a section");
+        };
+        assert_eq!(children.len(), 2);
+    }
+
+    #[test]
     fn json_and_toml_give_the_same_model() {
         let toml_text = r#"
 name = "s"
@@ -153,7 +175,7 @@ views.top = { sort = "x", order = "desc", limit = 3 }
             a.entities.values().next().unwrap().get_ref(),
             b.entities.values().next().unwrap().get_ref(),
         );
-        assert_eq!(ea.key.get_ref(), eb.key.get_ref());
+        assert_eq!(ea.key.get_ref().as_slice(), eb.key.get_ref().as_slice());
         assert_eq!(ea.fields.len(), eb.fields.len());
         assert_eq!(ea.views.len(), eb.views.len());
     }

@@ -18,4 +18,4 @@ mod test_util;
 pub use error::IdlError;
 pub use layout::{Layout, LayoutFields};
 pub use model::*;
-pub use resolve::{snake_case, MAX_LAYOUT_DEPTH};
+pub use resolve::{camel_case, snake_case, MAX_LAYOUT_DEPTH};

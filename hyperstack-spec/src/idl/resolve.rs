@@ -41,6 +41,21 @@ pub fn snake_case(s: &str) -> String {
     out
 }
 
+/// Converts a name to `UpperCamelCase` (`OreRound_state` → `OreRoundState`), word boundaries
+/// as [`snake_case`] finds them.
+pub fn camel_case(s: &str) -> String {
+    snake_case(s)
+        .split('_')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut chars = w.chars();
+            chars.next().map_or_else(String::new, |c| {
+                c.to_uppercase().chain(chars).collect::<String>()
+            })
+        })
+        .collect()
+}
+
 impl Idl {
     /// The account type named `name`.
     pub fn account(&self, name: &str) -> Option<&IdlAccount> {
@@ -150,6 +165,13 @@ mod tests {
             name: "Pair".into(),
             fields: LayoutFields::Named(fields),
         }
+    }
+
+    #[test]
+    fn camel_case_examples() {
+        assert_eq!(camel_case("OreRound_state"), "OreRoundState");
+        assert_eq!(camel_case("Token_stats_inner"), "TokenStatsInner");
+        assert_eq!(camel_case("claimSol"), "ClaimSol");
     }
 
     #[test]

@@ -5,8 +5,10 @@
 //! crates embed it so a server can run the stack without the spec file).
 
 mod source;
+mod transform;
 
 pub use source::{KeyBinding, SourceKind, SourceRef, ValuePath};
+pub use transform::{FieldTransform, Transform};
 
 use serde::{Deserialize, Serialize};
 
@@ -62,8 +64,11 @@ pub struct Entity {
     pub key: PrimaryKey,
     /// Secondary indexes that map other values to the primary key.
     pub lookups: Vec<Lookup>,
-    /// Fields in file order.
+    /// Fields in file order (a section's fields where the section is written, depth first).
     pub fields: Vec<Field>,
+    /// Sections (nested objects of fields), outer ones first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sections: Vec<Section>,
     /// Indexes into `fields` of the computed fields, dependencies first.
     pub computed_order: Vec<usize>,
     /// Views: `state`, `list`, `append` (when enabled), then derived views in file order.
@@ -82,17 +87,47 @@ impl Entity {
     }
 }
 
-/// The primary key of an entity.
+/// A section of an entity: a nested object of fields, generated as a nested struct.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Section {
+    /// Dotted path of the section (`state`, `results.rng`).
+    pub path: String,
+    /// Name of the generated struct (`OreRoundState`), unique in the stack.
+    pub type_name: String,
+}
+
+/// The primary key of an entity: one or several sources carrying it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PrimaryKey {
-    /// The key as written (`BondingCurve.@address`).
+    /// The sources that define entities (`Miner.authority`, `Automation.authority`), in the
+    /// order written.
+    pub sources: Vec<KeySource>,
+    /// The key's type (pubkey, integer or string), the same for every source.
+    pub ty: Layout,
+}
+
+impl PrimaryKey {
+    /// The key as written, several sources joined with ` or `.
+    pub fn path(&self) -> String {
+        let paths: Vec<&str> = self.sources.iter().map(|s| s.path.as_str()).collect();
+        paths.join(" or ")
+    }
+
+    /// The key source of this account type, instruction or event, if it is one.
+    pub fn source_for(&self, source: &SourceRef) -> Option<&KeySource> {
+        self.sources.iter().find(|k| k.source == *source)
+    }
+}
+
+/// One source of the primary key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeySource {
+    /// The path as written (`BondingCurve.@address`).
     pub path: String,
-    /// The source that defines entities.
+    /// The account type, instruction or event.
     pub source: SourceRef,
     /// The value of that source that is the key.
     pub value: ValuePath,
-    /// The key's type (pubkey, integer or string).
-    pub ty: Layout,
 }
 
 /// A lookup index: values from its sources map to the entity's primary key.
@@ -140,6 +175,10 @@ pub enum Strategy {
     Max,
     /// Keeps the smallest value.
     Min,
+    /// Counts distinct values.
+    UniqueCount,
+    /// Merges struct values field by field into one object.
+    Merge,
 }
 
 impl Strategy {
@@ -153,6 +192,8 @@ impl Strategy {
             Strategy::Sum => "sum",
             Strategy::Max => "max",
             Strategy::Min => "min",
+            Strategy::UniqueCount => "unique_count",
+            Strategy::Merge => "merge",
         }
     }
 }
@@ -160,7 +201,8 @@ impl Strategy {
 /// One field of an entity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Field {
-    /// Field name, as clients see it in JSON.
+    /// Field name, as clients see it in JSON; a field in a section is named by its dotted
+    /// path (`state.motherlode`: the `motherlode` key of the `state` object).
     pub name: String,
     /// Description from the spec, if any.
     pub description: Option<String>,
@@ -175,6 +217,13 @@ pub struct Field {
     pub kind: FieldKind,
 }
 
+impl Field {
+    /// The path segments of the name (`["state", "motherlode"]`).
+    pub fn segments(&self) -> impl Iterator<Item = &str> {
+        self.name.split('.')
+    }
+}
+
 /// Where a field's values come from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -185,6 +234,20 @@ pub enum FieldKind {
         strategy: Strategy,
         /// Where values come from.
         sources: Vec<SourceBinding>,
+        /// Converts each value before the strategy applies.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        transform: Option<Transform>,
+        /// Account sources: a write counts only when one of these instructions named the
+        /// account in the same transaction (same slot when its transaction is unknown).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        when: Vec<SourceRef>,
+        /// A value counts only when this expression over it (`value`) is true.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        condition: Option<Expr>,
+        /// The field stops changing once this instruction or event touched the entity
+        /// (`value` of the binding is unused; `key` finds the entity).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stop: Option<SourceBinding>,
     },
     /// Computed from other fields.
     Computed {

@@ -40,11 +40,26 @@ fn report(diag: &mut Diag, scope: &Scope, text: &Spanned<String>, error: ExprErr
     );
 }
 
+/// The field a (dotted) path reads: the longest field name that is the path or a prefix of it
+/// at a `.` (`state.motherlode` in a section, `last_trade` for `last_trade.sol_amount`).
+pub(crate) fn field_of_path<'a>(names: &'a [String], path: &str) -> Option<&'a str> {
+    names
+        .iter()
+        .filter(|n| {
+            path == n.as_str()
+                || (path.starts_with(n.as_str()) && path.as_bytes().get(n.len()) == Some(&b'.'))
+        })
+        .max_by_key(|n| n.len())
+        .map(String::as_str)
+}
+
 /// The expression type of a (possibly dotted) field path.
 fn path_type(fields: &FieldTypes, path: &str) -> Option<ExprType> {
-    let mut segments = path.split('.');
-    let mut current = fields.get(segments.next()?)?;
-    for seg in segments {
+    let names: Vec<String> = fields.keys().cloned().collect();
+    let field = field_of_path(&names, path)?;
+    let mut current = fields.get(field)?;
+    let rest = path.get(field.len()..).unwrap_or_default();
+    for seg in rest.split('.').filter(|s| !s.is_empty()) {
         while let Layout::Option(inner) | Layout::COption(inner) = current {
             current = inner;
         }
@@ -84,16 +99,16 @@ pub(crate) fn result_layout(
     span: &Range<usize>,
     ty: ExprType,
 ) -> Option<Layout> {
-    let layout = computed_layout(ty);
+    let layout = computed_layout(&ty);
     if layout.is_none() {
         diag.error(
             Some(span),
             scope,
             SpecErrorKind::Invalid(format!(
-                "a computed field must produce a number, boolean or string, not {}",
+                "a computed field must produce a number, boolean, string or a list of them, not {}",
                 match ty {
                     ExprType::Null => "always null".to_string(),
-                    _ => "an opaque value".to_string(),
+                    other => format!("an opaque value ({other})"),
                 }
             )),
         );
@@ -155,6 +170,21 @@ pub(crate) fn describe_layout(ty: &Layout) -> String {
 #[cfg(test)]
 mod tests {
     use super::order;
+
+    #[test]
+    fn paths_read_the_longest_field() {
+        let names: Vec<String> = ["state", "state.motherlode", "last"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            super::field_of_path(&names, "state.motherlode"),
+            Some("state.motherlode")
+        );
+        assert_eq!(super::field_of_path(&names, "last.x.y"), Some("last"));
+        assert_eq!(super::field_of_path(&names, "lastx"), None);
+        assert_eq!(super::field_of_path(&names, "stat"), None);
+    }
 
     #[test]
     fn orders_dependencies_first_and_finds_cycles() {

@@ -1,42 +1,62 @@
-//! Validation of one entity's key, lookups and mapped fields.
+//! Validation of one entity's primary key and mapped fields, and source binding.
 
-use std::collections::HashMap;
 use std::ops::Range;
 
 use toml::Spanned;
 
 use super::catalog::{describe, prim, Catalog, Resolved};
 use super::diag::{Diag, Scope};
+use super::mapping;
 use super::types::{is_key_type, is_numeric, sum_type};
 use crate::error::SpecErrorKind;
-use crate::file::{EntityFile, FieldFile, LookupFile, OneOrMany, StrategyName};
-use crate::idl::{IdlPrimitive, Layout};
-use crate::model::{KeyBinding, Lookup, PrimaryKey, SourceBinding, SourceKind, Strategy};
+use crate::expr::Expr;
+use crate::file::{FieldFile, OneOrMany, StrategyName};
+use crate::idl::{IdlPrimitive, Layout, LayoutFields};
+use crate::model::{
+    KeyBinding, KeySource, Lookup, PrimaryKey, SourceBinding, SourceKind, SourceRef, Strategy,
+    Transform,
+};
 
 /// Default cap of `append` fields.
 pub const DEFAULT_APPEND_CAP: usize = 100;
 
-/// Resolves the primary key.
+/// Resolves the primary key: one or several source paths of the same type, on distinct
+/// sources.
 pub(crate) fn primary_key(
     cat: &Catalog,
     diag: &mut Diag,
     scope: &Scope,
-    key: &Spanned<String>,
+    key: &Spanned<OneOrMany<String>>,
 ) -> Option<PrimaryKey> {
     let scope = scope.with_item("key".to_string());
-    match cat.resolve(key.get_ref()) {
-        Ok(r) if is_key_type(&r.ty) && !r.nullable => Some(PrimaryKey {
-            path: key.get_ref().clone(),
-            source: r.source,
-            value: r.value,
-            ty: r.ty,
-        }),
-        Ok(r) => {
+    let span = key.span();
+    let paths = key.get_ref().as_slice();
+    if paths.is_empty() {
+        diag.error(
+            Some(&span),
+            &scope,
+            SpecErrorKind::Invalid("`key` needs at least one source path".to_string()),
+        );
+        return None;
+    }
+    let mut sources: Vec<KeySource> = Vec::new();
+    let mut ty: Option<(String, Layout)> = None;
+    let mut ok = true;
+    for path in paths {
+        let r = match cat.resolve(path) {
+            Ok(r) => r,
+            Err(kind) => {
+                diag.error(Some(&span), &scope, kind);
+                ok = false;
+                continue;
+            }
+        };
+        if !is_key_type(&r.ty) || r.nullable {
             diag.error(
-                Some(&key.span()),
+                Some(&span),
                 &scope,
                 SpecErrorKind::UnresolvableKey {
-                    source_path: key.get_ref().clone(),
+                    source_path: path.clone(),
                     reason: format!(
                         "a primary key must be a non-null pubkey, string or integer, not {}{}",
                         if r.nullable { "optional " } else { "" },
@@ -44,85 +64,59 @@ pub(crate) fn primary_key(
                     ),
                 },
             );
-            None
+            ok = false;
+            continue;
         }
-        Err(kind) => {
-            diag.error(Some(&key.span()), &scope, kind);
-            None
+        if let Some(other) = sources.iter().find(|s| s.source == r.source) {
+            diag.error(
+                Some(&span),
+                &scope,
+                SpecErrorKind::Invalid(format!(
+                    "`{path}` and `{}` both read the key from `{}`; a source carries the key once",
+                    other.path, r.source.name
+                )),
+            );
+            ok = false;
+            continue;
         }
-    }
-}
-
-/// Resolves the lookup indexes.
-pub(crate) fn lookups(
-    cat: &Catalog,
-    diag: &mut Diag,
-    scope: &Scope,
-    pk: &PrimaryKey,
-    file: &EntityFile,
-) -> Vec<Lookup> {
-    let mut out = Vec::new();
-    for (name, spec) in super::in_file_order(&file.lookups) {
-        let scope = scope.with_item(format!("lookup `{}`", name.get_ref()));
-        let span = spec.span();
-        let (paths, key): (Vec<&str>, Option<&str>) = match spec.get_ref() {
-            LookupFile::Path(p) => (vec![p.as_str()], None),
-            LookupFile::Table(t) => (
-                t.from.as_slice().iter().map(String::as_str).collect(),
-                t.key.as_deref(),
-            ),
-        };
-        let mut ty: Option<(String, Layout)> = None;
-        let mut sources = Vec::new();
-        for path in paths {
-            let Some(binding) = bind(cat, diag, &scope, &span, pk, path, key, None, &[]) else {
-                continue;
-            };
-            let resolved_ty = binding.1;
-            if !is_key_type(&resolved_ty) {
+        match &ty {
+            Some((first, t)) if *t != r.ty => {
                 diag.error(
-                    Some(&span),
-                    &scope,
-                    SpecErrorKind::Invalid(format!(
-                        "lookup values must be pubkeys, strings or integers; `{path}` is {}",
-                        describe(&resolved_ty)
-                    )),
-                );
-                continue;
-            }
-            match &ty {
-                Some((first, t)) if *t != resolved_ty => diag.error(
                     Some(&span),
                     &scope,
                     SpecErrorKind::SourceTypeConflict {
                         first: first.clone(),
                         first_ty: describe(t),
-                        other: path.to_string(),
-                        other_ty: describe(&resolved_ty),
+                        other: path.clone(),
+                        other_ty: describe(&r.ty),
                     },
-                ),
-                Some(_) => {}
-                None => ty = Some((path.to_string(), resolved_ty)),
+                );
+                ok = false;
+                continue;
             }
-            sources.push(binding.0);
+            Some(_) => {}
+            None => ty = Some((path.clone(), r.ty.clone())),
         }
-        if let Some((_, ty)) = ty {
-            out.push(Lookup {
-                name: name.get_ref().clone(),
-                ty,
-                sources,
-            });
-        }
+        sources.push(KeySource {
+            path: path.clone(),
+            source: r.source,
+            value: r.value,
+        });
     }
-    out
+    let (_, ty) = ty?;
+    ok.then_some(PrimaryKey { sources, ty })
 }
 
-/// A mapped field after validation: strategy, sources, type, nullability.
+/// A mapped field after validation.
 pub(crate) struct MappedField {
     pub strategy: Strategy,
     pub sources: Vec<SourceBinding>,
     pub ty: Layout,
     pub nullable: bool,
+    pub transform: Option<Transform>,
+    pub when: Vec<SourceRef>,
+    pub condition: Option<Expr>,
+    pub stop: Option<SourceBinding>,
 }
 
 /// Which strategy a field uses and the paths it reads, from the shorthand keys.
@@ -135,11 +129,14 @@ fn strategy_and_paths(
         (StrategyName::Max, &field.max),
         (StrategyName::Min, &field.min),
         (StrategyName::Append, &field.append),
+        (StrategyName::UniqueCount, &field.unique_count),
+        (StrategyName::Merge, &field.merge),
     ];
     let given: Vec<_> = shorthands
         .iter()
         .filter_map(|(s, v)| v.as_ref().map(|v| (*s, v)))
         .collect();
+    let one_of = "`from`, `count`, `sum`, `max`, `min`, `append`, `unique_count`, `merge`";
     match (&field.from, given.as_slice()) {
         (Some(from), []) => Ok((
             field
@@ -150,24 +147,18 @@ fn strategy_and_paths(
         )),
         (None, [(s, paths)]) => match &field.strategy {
             Some(explicit) if explicit.get_ref() != s => Err(format!(
-                "`strategy = {:?}` contradicts the `{}` shorthand",
-                explicit.get_ref(),
-                shorthand_name(*s)
+                "`strategy = \"{}\"` contradicts the `{}` shorthand",
+                strategy_name(*explicit.get_ref()),
+                strategy_name(*s)
             )),
             _ => Ok((*s, *paths)),
         },
-        (None, []) => Err(
-            "a field needs one of `from`, `count`, `sum`, `max`, `min`, `append` or `computed`"
-                .to_string(),
-        ),
-        _ => Err(
-            "a field takes exactly one of `from`, `count`, `sum`, `max`, `min`, `append`, `computed`"
-                .to_string(),
-        ),
+        (None, []) => Err(format!("a field needs one of {one_of} or `computed`")),
+        _ => Err(format!("a field takes exactly one of {one_of}, `computed`")),
     }
 }
 
-fn shorthand_name(s: StrategyName) -> &'static str {
+fn strategy_name(s: StrategyName) -> &'static str {
     match s {
         StrategyName::SetOnce => "set_once",
         StrategyName::LastWrite => "last_write",
@@ -176,38 +167,46 @@ fn shorthand_name(s: StrategyName) -> &'static str {
         StrategyName::Sum => "sum",
         StrategyName::Max => "max",
         StrategyName::Min => "min",
+        StrategyName::UniqueCount => "unique_count",
+        StrategyName::Merge => "merge",
     }
 }
 
-/// Validates a mapped (non-computed) field.
+/// What a mapped field is validated against.
+pub(crate) struct FieldCtx<'a> {
+    pub cat: &'a Catalog<'a>,
+    pub entity: &'a str,
+    pub pk: &'a PrimaryKey,
+    pub lookups: &'a [Lookup],
+}
+
+/// Validates a mapped (non-computed) field named `name` (dotted in a section).
 pub(crate) fn mapped_field(
-    cat: &Catalog,
+    cx: &FieldCtx<'_>,
     diag: &mut Diag,
     scope: &Scope,
-    pk: &PrimaryKey,
-    lookups: &[Lookup],
-    field: &Spanned<FieldFile>,
+    name: &str,
+    span: &Range<usize>,
+    f: &FieldFile,
 ) -> Option<MappedField> {
-    let span = field.span();
-    let f = field.get_ref();
     let (strategy_name, paths) = match strategy_and_paths(f) {
         Ok(v) => v,
         Err(msg) => {
-            diag.error(Some(&span), scope, SpecErrorKind::Invalid(msg));
+            diag.error(Some(span), scope, SpecErrorKind::Invalid(msg));
             return None;
         }
     };
     let paths_span = paths.span();
     if f.cap.is_some() && strategy_name != StrategyName::Append {
         diag.error(
-            Some(&span),
+            Some(span),
             scope,
             SpecErrorKind::Invalid("`cap` applies only to `append` fields".to_string()),
         );
     }
     if f.via.is_some() && f.key.is_none() {
         diag.error(
-            Some(&span),
+            Some(span),
             scope,
             SpecErrorKind::Invalid("`via` needs `key`: the path whose value is looked up".into()),
         );
@@ -220,6 +219,8 @@ pub(crate) fn mapped_field(
         StrategyName::Sum => Strategy::Sum,
         StrategyName::Max => Strategy::Max,
         StrategyName::Min => Strategy::Min,
+        StrategyName::UniqueCount => Strategy::UniqueCount,
+        StrategyName::Merge => Strategy::Merge,
         StrategyName::Append => {
             let cap = f
                 .cap
@@ -237,16 +238,42 @@ pub(crate) fn mapped_field(
             }
         }
     };
+    let transform = mapping::transform(diag, scope, f, strategy)?;
     let key = f.key.as_ref().map(|k| k.get_ref().as_str());
     let via = f.via.as_ref().map(|v| v.get_ref().as_str());
+    let type_name = format!("{}_{}", cx.entity, name.replace('.', "_"));
     let mut sources = Vec::new();
+    let mut value_types: Vec<(String, Layout)> = Vec::new();
     let mut ty: Option<(String, Layout)> = None;
     let mut nullable = false;
     for path in paths.get_ref().as_slice() {
-        let Some((binding, value_ty, value_nullable)) =
-            bind(cat, diag, scope, &paths_span, pk, path, key, via, lookups)
-        else {
+        let Some((binding, value_ty, value_nullable)) = bind(
+            cx.cat,
+            diag,
+            scope,
+            &paths_span,
+            cx.pk,
+            path,
+            key,
+            via,
+            cx.lookups,
+        ) else {
             continue;
+        };
+        value_types.push((path.clone(), value_ty.clone()));
+        let value_ty = match &transform {
+            Some((t, t_span)) => match t.output(&value_ty, &type_name) {
+                Ok(out) => out,
+                Err(reason) => {
+                    diag.error(
+                        Some(t_span),
+                        scope,
+                        SpecErrorKind::Invalid(format!("transform of `{path}`: {reason}")),
+                    );
+                    continue;
+                }
+            },
+            None => value_ty,
         };
         let Some(field_ty) = strategy_type(diag, scope, &paths_span, strategy, &binding, &value_ty)
         else {
@@ -254,6 +281,9 @@ pub(crate) fn mapped_field(
         };
         nullable |= value_nullable && matches!(strategy, Strategy::SetOnce | Strategy::LastWrite);
         match &ty {
+            _ if strategy == Strategy::Merge => {
+                ty.get_or_insert_with(|| (path.clone(), field_ty));
+            }
             Some((first, t)) if *t != field_ty => diag.error(
                 Some(&paths_span),
                 scope,
@@ -269,12 +299,22 @@ pub(crate) fn mapped_field(
         }
         sources.push(binding);
     }
-    let (_, ty) = ty?;
+    let (_, mut ty) = ty?;
+    if strategy == Strategy::Merge && value_types.len() > 1 {
+        ty = mapping::merged_type(diag, scope, &paths_span, &type_name, &value_types)?;
+    }
+    let when = mapping::when(cx.cat, diag, scope, f, &sources)?;
+    let condition = mapping::condition(diag, scope, f, &value_types)?;
+    let stop = mapping::stop(cx.cat, diag, scope, f, cx.pk, cx.lookups)?;
     Some(MappedField {
         strategy,
         sources,
         ty,
         nullable,
+        transform: transform.map(|(t, _)| t),
+        when,
+        condition,
+        stop,
     })
 }
 
@@ -313,6 +353,21 @@ fn strategy_type(
             diag.error(Some(span), scope, mismatch("a numeric value"));
             None
         }
+        Strategy::UniqueCount => Some(prim(IdlPrimitive::U64)),
+        Strategy::Merge => match value_ty {
+            Layout::Struct {
+                fields: LayoutFields::Named(_),
+                ..
+            } => Some(value_ty.clone()),
+            _ => {
+                diag.error(
+                    Some(span),
+                    scope,
+                    mismatch("a struct with named fields (a whole account, event or instruction)"),
+                );
+                None
+            }
+        },
         Strategy::Append { .. } => Some(Layout::Vec(Box::new(value_ty.clone()))),
         Strategy::SetOnce | Strategy::LastWrite => Some(value_ty.clone()),
     }
@@ -321,7 +376,7 @@ fn strategy_type(
 /// Resolves one source path and how it finds its entity. Returns the binding, the value's type
 /// and whether the value may be null.
 #[allow(clippy::too_many_arguments)]
-fn bind(
+pub(crate) fn bind(
     cat: &Catalog,
     diag: &mut Diag,
     scope: &Scope,
@@ -344,8 +399,11 @@ fn bind(
         reason,
     };
     let key_binding = match key {
-        None if resolved.source == pk.source => KeyBinding::Direct {
-            path: pk.value.clone(),
+        None if pk.source_for(&resolved.source).is_some() => KeyBinding::Direct {
+            path: pk
+                .source_for(&resolved.source)
+                .map(|k| k.value.clone())
+                .unwrap_or(crate::model::ValuePath::Whole),
         },
         None => {
             let hint = match resolved.source.kind {
@@ -358,7 +416,11 @@ fn bind(
                 scope,
                 unresolvable(format!(
                     "it is not the key's source `{}`; add a `key` path ({hint}), with `via = \"<lookup>\"` when that value is not the primary key",
-                    pk.source.name
+                    pk.sources
+                        .iter()
+                        .map(|k| k.source.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join("` or `")
                 )),
             );
             return None;
@@ -427,44 +489,4 @@ fn bind(
         key: key_binding,
     };
     Some((binding, resolved.ty, resolved.nullable))
-}
-
-/// Field names must be identifiers, unique once case and `_` are ignored (generated code
-/// snake-cases them).
-pub(crate) fn check_field_name(
-    diag: &mut Diag,
-    scope: &Scope,
-    seen: &mut HashMap<String, (String, Range<usize>)>,
-    name: &Spanned<String>,
-) {
-    let n = name.get_ref();
-    if !super::is_identifier(n) {
-        diag.error(
-            Some(&name.span()),
-            scope,
-            SpecErrorKind::Invalid(format!(
-                "field name `{n}` must be an identifier (letters, digits, `_`; not starting with a digit)"
-            )),
-        );
-        return;
-    }
-    let folded = crate::idl::snake_case(n);
-    if let Some((first, first_span)) = seen.get(&folded) {
-        let first_location = diag.location(Some(first_span));
-        diag.error(
-            Some(&name.span()),
-            scope,
-            SpecErrorKind::Duplicate {
-                what: "field",
-                name: if first == n {
-                    n.clone()
-                } else {
-                    format!("{n}` / `{first}")
-                },
-                first: Some(first_location),
-            },
-        );
-    } else {
-        seen.insert(folded, (n.clone(), name.span()));
-    }
 }

@@ -6,8 +6,13 @@ mod catalog;
 mod computed;
 mod diag;
 mod entity;
+mod lookups;
+mod mapping;
+mod sections;
 mod types;
 mod views;
+
+pub(crate) use catalog::describe as describe_layout;
 
 pub use entity::DEFAULT_APPEND_CAP;
 pub use views::BUILT_IN_VIEWS;
@@ -77,6 +82,7 @@ pub fn validate(
             SpecErrorKind::Invalid("a stack needs at least one entity".to_string()),
         );
     }
+    check_type_names(&mut diag, file, &entities);
     let stack = Stack {
         name: name.clone(),
         description: file.description.clone(),
@@ -104,38 +110,39 @@ fn validate_entity(
     }
     let file = spec.get_ref();
     let pk = entity::primary_key(cat, diag, &scope, &file.key)?;
-    let lookups = entity::lookups(cat, diag, &scope, &pk, file);
+    let lookups = lookups::lookups(cat, diag, &scope, &pk, file);
+    let (flat, sections) = sections::flatten(diag, &scope, ename, &file.fields);
+    let cx = entity::FieldCtx {
+        cat,
+        entity: ename,
+        pk: &pk,
+        lookups: &lookups,
+    };
 
     let mut fields: Vec<Option<Field>> = Vec::new();
-    let mut names = HashMap::new();
-    let ordered = in_file_order(&file.fields);
-    for (fname, fspec) in &ordered {
-        entity::check_field_name(diag, &scope, &mut names, fname);
-        let fscope = scope.with_item(format!("field `{}`", fname.get_ref()));
-        let f = fspec.get_ref();
-        let base = |ty, nullable, kind| Field {
-            name: fname.get_ref().clone(),
-            description: f.description.clone(),
-            ty,
-            nullable,
-            emit: f.emit.unwrap_or(true),
-            kind,
-        };
+    for ff in &flat {
+        let fscope = scope.with_item(format!("field `{}`", ff.name));
+        let f = ff.spec;
         if f.computed.is_some() {
             // Typed in the second pass, once mapped fields are known.
             fields.push(None);
             continue;
         }
         fields.push(
-            entity::mapped_field(cat, diag, &fscope, &pk, &lookups, fspec).map(|m| {
-                base(
-                    m.ty,
-                    m.nullable,
-                    FieldKind::Mapped {
-                        strategy: m.strategy,
-                        sources: m.sources,
-                    },
-                )
+            entity::mapped_field(&cx, diag, &fscope, &ff.name, &ff.span, f).map(|m| Field {
+                name: ff.name.clone(),
+                description: f.description.clone(),
+                ty: m.ty,
+                nullable: m.nullable,
+                emit: f.emit.unwrap_or(true),
+                kind: FieldKind::Mapped {
+                    strategy: m.strategy,
+                    sources: m.sources,
+                    transform: m.transform,
+                    when: m.when,
+                    condition: m.condition,
+                    stop: m.stop,
+                },
             }),
         );
     }
@@ -146,30 +153,37 @@ fn validate_entity(
         .flatten()
         .map(|f| (f.name.clone(), f.ty.clone()))
         .collect();
-    let computed_idx: Vec<usize> = ordered
+    let all_names: Vec<String> = flat.iter().map(|f| f.name.clone()).collect();
+    let computed_idx: Vec<usize> = flat
         .iter()
         .enumerate()
-        .filter(|(_, (_, f))| f.get_ref().computed.is_some())
+        .filter(|(_, f)| f.spec.computed.is_some())
         .map(|(i, _)| i)
         .collect();
     let mut parsed = HashMap::new();
     for &i in &computed_idx {
-        let (fname, fspec) = ordered[i];
-        let f = fspec.get_ref();
-        let fscope = scope.with_item(format!("field `{}`", fname.get_ref()));
+        let ff = &flat[i];
+        let f = ff.spec;
+        let fscope = scope.with_item(format!("field `{}`", ff.name));
         let other_keys = f.from.is_some()
             || f.count.is_some()
             || f.sum.is_some()
             || f.max.is_some()
             || f.min.is_some()
             || f.append.is_some()
+            || f.unique_count.is_some()
+            || f.merge.is_some()
             || f.key.is_some()
             || f.via.is_some()
             || f.strategy.is_some()
-            || f.cap.is_some();
+            || f.cap.is_some()
+            || f.transform.is_some()
+            || f.when.is_some()
+            || f.condition.is_some()
+            || f.stop.is_some();
         if other_keys {
             diag.error(
-                Some(&fspec.span()),
+                Some(&ff.span),
                 &fscope,
                 SpecErrorKind::Invalid(
                     "a computed field takes only `computed`, `emit` and `description`".to_string(),
@@ -183,10 +197,7 @@ fn validate_entity(
             }
         }
     }
-    let cnames: Vec<String> = computed_idx
-        .iter()
-        .map(|&i| ordered[i].0.get_ref().clone())
-        .collect();
+    let cnames: Vec<String> = computed_idx.iter().map(|&i| flat[i].name.clone()).collect();
     let deps: Vec<Vec<usize>> = computed_idx
         .iter()
         .map(|i| {
@@ -194,8 +205,8 @@ fn validate_entity(
                 e.references()
                     .iter()
                     .filter_map(|r| {
-                        let head = r.split('.').next().unwrap_or_default();
-                        cnames.iter().position(|c| c == head)
+                        let field = computed::field_of_path(&all_names, r)?;
+                        cnames.iter().position(|c| c == field)
                     })
                     .collect()
             })
@@ -205,10 +216,10 @@ fn validate_entity(
         Ok(order) => order,
         Err(cycle) => {
             let at = computed_idx[cnames.iter().position(|c| *c == cycle[0]).unwrap_or(0)];
-            let (fname, fspec) = ordered[at];
+            let ff = &flat[at];
             diag.error(
-                Some(&fspec.span()),
-                &scope.with_item(format!("field `{}`", fname.get_ref())),
+                Some(&ff.span),
+                &scope.with_item(format!("field `{}`", ff.name)),
                 SpecErrorKind::ComputedCycle { cycle },
             );
             return None;
@@ -217,31 +228,31 @@ fn validate_entity(
     let mut computed_order = Vec::new();
     for k in order {
         let i = computed_idx[k];
-        let (fname, fspec) = ordered[i];
-        let f = fspec.get_ref();
-        let fscope = scope.with_item(format!("field `{}`", fname.get_ref()));
+        let ff = &flat[i];
+        let f = ff.spec;
+        let fscope = scope.with_item(format!("field `{}`", ff.name));
         let (Some(expr), Some(text)) = (parsed.remove(&i), f.computed.as_ref()) else {
             continue;
         };
         let Some(ety) = computed::check(diag, &fscope, text, &expr, &types) else {
             continue;
         };
-        let Some(ty) = computed::result_layout(diag, &fscope, &fspec.span(), ety) else {
+        let Some(ty) = computed::result_layout(diag, &fscope, &ff.span, ety) else {
             continue;
         };
-        types.insert(fname.get_ref().clone(), ty.clone());
+        types.insert(ff.name.clone(), ty.clone());
         let depends_on = expr
             .references()
             .iter()
-            .map(|r| r.split('.').next().unwrap_or_default().to_string())
+            .filter_map(|r| computed::field_of_path(&all_names, r))
             .fold(Vec::<String>::new(), |mut acc, r| {
-                if !acc.contains(&r) {
-                    acc.push(r);
+                if !acc.iter().any(|a| a == r) {
+                    acc.push(r.to_string());
                 }
                 acc
             });
         fields[i] = Some(Field {
-            name: fname.get_ref().clone(),
+            name: ff.name.clone(),
             description: f.description.clone(),
             ty,
             nullable: false,
@@ -284,9 +295,41 @@ fn validate_entity(
         key: pk,
         lookups,
         fields: fields.into_iter().flatten().collect(),
+        sections,
         computed_order,
         views,
     })
+}
+
+/// Generated struct names (entities and their sections) must be distinct across the stack.
+fn check_type_names(diag: &mut Diag, file: &StackFile, entities: &[Entity]) {
+    let mut seen: HashMap<String, String> = HashMap::new();
+    for e in entities {
+        seen.insert(
+            crate::idl::camel_case(&e.name),
+            format!("entity `{}`", e.name),
+        );
+    }
+    for e in entities {
+        for s in &e.sections {
+            let this = format!("section `{}` of entity `{}`", s.path, e.name);
+            if let Some(other) = seen.insert(s.type_name.clone(), this.clone()) {
+                let span = file
+                    .entities
+                    .iter()
+                    .find(|(n, _)| *n.get_ref() == e.name)
+                    .map(|(n, _)| n.span());
+                diag.error(
+                    span.as_ref(),
+                    &Scope::entity(&e.name),
+                    SpecErrorKind::Invalid(format!(
+                        "{this} generates the struct `{}`, like {other}; rename one of them",
+                        s.type_name
+                    )),
+                );
+            }
+        }
+    }
 }
 
 /// Map entries in the order they appear in the file (TOML tables are parsed into sorted maps).

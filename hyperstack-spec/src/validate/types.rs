@@ -65,16 +65,19 @@ pub(crate) fn expr_type(ty: &Layout) -> ExprType {
         Layout::Primitive(Bool) => ExprType::Bool,
         Layout::Primitive(String | Pubkey) => ExprType::String,
         Layout::Primitive(F32 | F64) => ExprType::Float,
-        Layout::Primitive(U256 | I256 | Bytes) => ExprType::Any,
+        Layout::Primitive(Bytes) => ExprType::List(Box::new(ExprType::Int)),
+        Layout::Primitive(U256 | I256) => ExprType::Any,
         Layout::Primitive(_) => ExprType::Int,
         Layout::Option(inner) | Layout::COption(inner) => expr_type(inner),
+        Layout::Vec(inner) | Layout::Array(inner, _) => ExprType::List(Box::new(expr_type(inner))),
         _ => ExprType::Any,
     }
 }
 
 /// The layout of a computed field of this expression type, if it can be stored.
-pub(crate) fn computed_layout(ty: ExprType) -> Option<Layout> {
+pub(crate) fn computed_layout(ty: &ExprType) -> Option<Layout> {
     match ty {
+        ExprType::List(item) => computed_layout(item).map(|l| Layout::Vec(Box::new(l))),
         ExprType::Bool => Some(Layout::Primitive(IdlPrimitive::Bool)),
         ExprType::Int => Some(Layout::Primitive(IdlPrimitive::I128)),
         ExprType::Float => Some(Layout::Primitive(IdlPrimitive::F64)),

@@ -178,3 +178,74 @@ fn errors_in_operands_come_first() {
     );
     fails("abs(x) + s", 4, "unknown field `x`");
 }
+
+#[test]
+fn list_functions() {
+    let env = |path: &str| -> Option<ExprType> {
+        Some(match path {
+            "bytes" => ExprType::List(Box::new(ExprType::Int)),
+            "rows" => ExprType::List(Box::new(ExprType::Any)),
+            "i" => ExprType::Int,
+            "s" => ExprType::String,
+            _ => return None,
+        })
+    };
+    let check = |src: &str| {
+        crate::expr::parse(src)
+            .unwrap()
+            .check(&env)
+            .map_err(|e| (e.offset, e.message))
+    };
+    let list = |t| ExprType::List(Box::new(t));
+    assert_eq!(
+        check("map(bytes, x => x * 1e-9)"),
+        Ok(list(ExprType::Float))
+    );
+    assert_eq!(check("map(bytes, x => x % 25)"), Ok(list(ExprType::Int)));
+    assert_eq!(check("map(rows, r => r.amount)"), Ok(list(ExprType::Any)));
+    assert_eq!(check("any(bytes, b => b != 0)"), Ok(ExprType::Bool));
+    assert_eq!(
+        check("xor(u64_le(bytes, 0), u64_le(bytes, 8))"),
+        Ok(ExprType::Int)
+    );
+    assert_eq!(check("reverse_bits(i) % 625 == 0"), Ok(ExprType::Bool));
+    assert_eq!(check("len(s) + len(bytes)"), Ok(ExprType::Int));
+    assert_eq!(
+        check("map(i, x => x)"),
+        Err((4, "function `map` needs a list, found int".into()))
+    );
+    assert_eq!(
+        check("any(bytes, b => b + 1)"),
+        Err((16, "the lambda of `any` must give a bool, found int".into()))
+    );
+    assert_eq!(
+        check("map(bytes, b => b.x)"),
+        Err((16, "unknown field `b.x`".into()))
+    );
+    assert_eq!(
+        check("u64_le(s, 0)"),
+        Err((
+            7,
+            "function `u64_le` needs a list of bytes, found string".into()
+        ))
+    );
+    assert_eq!(
+        check("u64_le(bytes, 1.5)"),
+        Err((
+            14,
+            "the offset of `u64_le` must be an int, found float".into()
+        ))
+    );
+    assert_eq!(
+        check("xor(i, s)"),
+        Err((7, "function `xor` cannot apply to string".into()))
+    );
+    assert_eq!(
+        check("reverse_bits(s)"),
+        Err((13, "function `reverse_bits` cannot apply to string".into()))
+    );
+    assert_eq!(
+        check("map(bytes, x => x) + 1"),
+        Err((0, "operator `+` cannot apply to list<int> and int".into()))
+    );
+}

@@ -275,7 +275,10 @@ fn json_conversion() {
     assert_eq!(Value::from_json(&json!(2.5)), float(2.5));
     assert_eq!(Value::from_json(&json!(2.0)), float(2.0));
     assert_eq!(Value::from_json(&json!("123")), Value::Str("123".into()));
-    assert_eq!(Value::from_json(&json!([1])), Value::Opaque(json!([1])));
+    assert_eq!(
+        Value::from_json(&json!([1, "a"])),
+        Value::List(vec![int(1), Value::Str("a".into())])
+    );
     assert_eq!(
         Value::from_json(&json!({"a": 1})),
         Value::Opaque(json!({"a": 1}))
@@ -296,8 +299,99 @@ fn json_conversion() {
         Value::Opaque(json!([1, {"b": 2}])).to_json(),
         json!([1, {"b": 2}])
     );
+    assert_eq!(
+        Value::List(vec![int(1 << 60), float(0.5)]).to_json(),
+        json!(["1152921504606846976", 0.5])
+    );
 
     let v = Value::Int(i128::MAX);
     let round_trip: Value = serde_json::from_str(&serde_json::to_string(&v).unwrap()).unwrap();
     assert_eq!(round_trip, v);
+}
+
+/// Evaluates `src` with `bytes` bound to a list of byte values and `amounts` to `[1e9, 2e9, 5]`.
+fn ev_lists(src: &str, bytes: &[u8]) -> Value {
+    let bytes = Value::List(bytes.iter().map(|&b| int(i128::from(b))).collect());
+    let amounts = Value::List(vec![int(1_000_000_000), int(2_000_000_000), int(5)]);
+    let rows = Value::from_json(&serde_json::json!([{"n": 1}, {"n": 4}]));
+    parse(src).unwrap().eval(&|path: &str| match path {
+        "bytes" => Some(bytes.clone()),
+        "amounts" => Some(amounts.clone()),
+        "rows" => Some(rows.clone()),
+        "k" => Some(int(3)),
+        _ => None,
+    })
+}
+
+#[test]
+fn list_and_bit_functions() {
+    let mut le = Vec::new();
+    for word in [1u64, 0x0102_0304_0506_0708, u64::MAX, 1 << 63] {
+        le.extend_from_slice(&word.to_le_bytes());
+    }
+    assert_eq!(ev_lists("u64_le(bytes, 0)", &le), int(1));
+    assert_eq!(
+        ev_lists("u64_le(bytes, 8)", &le),
+        int(0x0102_0304_0506_0708)
+    );
+    assert_eq!(ev_lists("u64_le(bytes, 16)", &le), int(u64::MAX.into()));
+    assert_eq!(ev_lists("u64_le(bytes, 25)", &le), NULL, "past the end");
+    assert_eq!(ev_lists("u64_le(bytes, -1)", &le), NULL);
+    assert_eq!(
+        ev_lists("u64_le(amounts, 0)", &le),
+        NULL,
+        "items beyond a byte"
+    );
+    let xor = 1 ^ 0x0102_0304_0506_0708 ^ u64::MAX ^ (1 << 63);
+    assert_eq!(
+        ev_lists(
+            "xor(u64_le(bytes, 0), u64_le(bytes, 8), u64_le(bytes, 16), u64_le(bytes, 24))",
+            &le
+        ),
+        int(i128::from(xor))
+    );
+    assert_eq!(ev_lists("xor(6, 3)", &[]), int(5));
+    assert_eq!(ev_lists("xor(6, null)", &[]), NULL);
+    assert_eq!(ev_lists("reverse_bits(1)", &[]), int(1 << 63));
+    assert_eq!(
+        ev_lists("reverse_bits(reverse_bits(12345))", &[]),
+        int(12345)
+    );
+    assert_eq!(ev_lists("reverse_bits(-1)", &[]), NULL);
+    assert_eq!(
+        ev_lists("reverse_bits(18446744073709551616)", &[]),
+        NULL,
+        "beyond 64 bits"
+    );
+    assert_eq!(ev_lists("len(bytes)", &le), int(32));
+    assert_eq!(ev_lists("len(\"héllo\")", &[]), int(5));
+    assert_eq!(
+        ev_lists("map(amounts, x => x * 1e-9)", &[]),
+        Value::List(vec![float(1.0), float(2.0), float(5e-9)])
+    );
+    assert_eq!(
+        ev_lists("map(amounts, x => x % k)", &[]),
+        Value::List(vec![int(1), int(2), int(2)]),
+        "fields stay visible in the lambda"
+    );
+    assert_eq!(
+        ev_lists("map(rows, r => r.n * 2)", &[]),
+        Value::List(vec![int(2), int(8)])
+    );
+    assert_eq!(ev_lists("any(bytes, b => b != 0)", &[0, 0, 3]), T);
+    assert_eq!(ev_lists("any(bytes, b => b != 0)", &[0, 0]), F);
+    assert_eq!(ev_lists("all(bytes, b => b == 255)", &[255, 255]), T);
+    assert_eq!(ev_lists("all(bytes, b => b == 255)", &[255, 0]), F);
+    assert_eq!(
+        ev_lists("all(bytes, b => null)", &[1]),
+        F,
+        "null counts as false"
+    );
+    assert_eq!(ev_lists("any(missing, b => true)", &[]), NULL);
+    assert_eq!(ev_lists("map(bytes, x => x) == bytes", &[1, 2]), T);
+    // The parameter shadows a field of the same name.
+    assert_eq!(
+        ev_lists("map(amounts, k => k + 1)", &[]),
+        Value::List(vec![int(1_000_000_001), int(2_000_000_001), int(6)])
+    );
 }

@@ -72,16 +72,19 @@ fn random_value(rng: &mut Rng, path: &str) -> Value {
 }
 
 /// Whether `value` may be the result of an expression of static type `ty`.
-fn conforms(value: &Value, ty: ExprType) -> bool {
-    matches!(
-        (value, ty),
-        (Value::Null, _)
-            | (_, ExprType::Any)
-            | (Value::Int(_), ExprType::Int | ExprType::Float)
-            | (Value::Float(_), ExprType::Float)
-            | (Value::Bool(_), ExprType::Bool)
-            | (Value::Str(_), ExprType::String)
-    )
+fn conforms(value: &Value, ty: &ExprType) -> bool {
+    match (value, ty) {
+        (Value::List(items), ExprType::List(item)) => items.iter().all(|v| conforms(v, item)),
+        _ => matches!(
+            (value, ty),
+            (Value::Null, _)
+                | (_, ExprType::Any)
+                | (Value::Int(_), ExprType::Int | ExprType::Float)
+                | (Value::Float(_), ExprType::Float)
+                | (Value::Bool(_), ExprType::Bool)
+                | (Value::Str(_), ExprType::String)
+        ),
+    }
 }
 
 /// Parses, checks and evaluates `src`; asserts type soundness for well-typed input.
@@ -111,7 +114,7 @@ fn exercise(rng: &mut Rng, src: &str) -> bool {
     let _ = value.is_truthy_filter();
     if let Ok(ty) = checked {
         assert!(
-            conforms(&value, ty),
+            conforms(&value, &ty),
             "{src:?}: value {value:?} does not conform to {ty} (env {values:?})"
         );
     }

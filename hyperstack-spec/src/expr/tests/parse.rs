@@ -203,7 +203,7 @@ fn syntax_errors() {
         (
             "1 + foo(2)",
             4,
-            "unknown function `foo` (known functions: abs, min, max, round, floor, ceil, if, coalesce)",
+            "unknown function `foo` (known functions: abs, min, max, round, floor, ceil, if, coalesce, u64_le, xor, reverse_bits, map, any, all, len)",
         ),
         ("a.b(1)", 0, "`a.b` is a field path, not a function"),
         ("abs()", 0, "function `abs` takes 1 argument, got 0"),
@@ -300,4 +300,44 @@ fn deepest_accepted_expressions_check_and_evaluate() {
     assert!(parse(&format!("{}i", "-".repeat(MAX_DEPTH))).is_err());
     assert!(parse(&format!("i{}", " + i".repeat(MAX_DEPTH))).is_err());
     assert!(parse(&format!("n{}", " ?? n".repeat(MAX_DEPTH))).is_err());
+}
+
+#[test]
+fn lambdas() {
+    assert_eq!(
+        canon("map(l, x => x * 2 + k)"),
+        "map(l, x => ((x * 2) + k))"
+    );
+    assert_eq!(
+        crate::expr::parse("map(l, x => x.a + k.b)")
+            .unwrap()
+            .references(),
+        ["l", "k.b"],
+        "the parameter is not a field reference"
+    );
+    assert_eq!(
+        parse_err("map(l, 2)"),
+        (
+            7,
+            "expected a lambda `x => …` as the second argument of `map`, found number `2`".into()
+        )
+    );
+    assert_eq!(
+        parse_err("map(l, x.y => 1)"),
+        (
+            7,
+            "expected a lambda `x => …` as the second argument of `map`, found `x.y`".into()
+        )
+    );
+    assert_eq!(
+        parse_err("any(l, x)"),
+        (
+            8,
+            "expected a lambda `x => …` as the second argument of `any`, found `)`".into()
+        )
+    );
+    assert_eq!(parse_err("x => 1").0, 2);
+    // The canonical form re-parses.
+    let c = canon("all(l, b => b == 0 || b == 255)");
+    assert_eq!(canon(&c), c);
 }

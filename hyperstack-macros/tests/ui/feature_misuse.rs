@@ -1,0 +1,3 @@
+hyperstack_macros::stack!("specs/feature_misuse.stack.toml");
+
+fn main() {}
