@@ -300,7 +300,7 @@ fn revealed() -> [u8; 32] {
     v
 }
 
-fn round_json(t: &Transformer, id: u64) -> Value {
+fn round_json(t: &mut Transformer, id: u64) -> Value {
     t.entity_json("OreRound", &id.to_string())
         .unwrap_or_else(|| panic!("round {id}"))
 }
@@ -336,8 +336,8 @@ fn rounds_get_their_own_entropy_and_treasury_on_the_real_layouts() {
     }
     t.flush(&mut out);
 
-    let r5 = round_json(&t, 5);
-    let r6 = round_json(&t, 6);
+    let r5 = round_json(&mut t, 5);
+    let r6 = round_json(&mut t, 6);
     let value = revealed();
     let rng = value
         .chunks(8)

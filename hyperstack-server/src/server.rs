@@ -387,9 +387,14 @@ impl ServerBuilder {
             resolve_programs(&mut source, &t)
                 .map_err(|e| ServerError::Unsupported(format!("cannot start ingestion: {e}")))?;
             let position = checkpoint.as_ref().map_or(0, |c| c.position);
-            if let SourceConfig::Replay(r) = &mut source {
-                r.skip = position;
-                replay_events = true;
+            match &mut source {
+                SourceConfig::Replay(r) => {
+                    r.skip = position;
+                    replay_events = true;
+                }
+                SourceConfig::Yellowstone(y) => {
+                    y.from_slot = checkpoint.as_ref().and_then(|c| c.slot);
+                }
             }
             let (raw_tx, raw_rx) = mpsc::channel(RAW_QUEUE);
             let task = spawn_source(source, raw_tx, health.clone(), None, shutdown_rx.clone());

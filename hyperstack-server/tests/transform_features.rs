@@ -60,8 +60,8 @@ fn var_writes_join_the_round_their_transaction_links() {
     updates.extend([1, 6, 4, 5, 7, 3, 2, 0].map(|i| slot[i].clone()));
     run(&mut t, &updates);
 
-    let r7 = round_json(&t, 7);
-    let r8 = round_json(&t, 8);
+    let r7 = round_json(&mut t, 7);
+    let r8 = round_json(&mut t, 8);
     assert_eq!(r7["entropy"]["end_at"], json!(1_000), "{r7}");
     assert_eq!(
         r7["entropy"]["value"],
@@ -107,7 +107,7 @@ fn a_slot_gives_the_same_result_whatever_its_arrival_order() {
         let mut all = before.clone();
         all.extend(slot.clone());
         let out = run(&mut t, &all);
-        (out, round_json(&t, 7), round_json(&t, 8))
+        (out, round_json(&mut t, 7), round_json(&mut t, 8))
     };
     // Arrival orders of the slot's 8 updates: 400 random ones, each account's writes kept in
     // version order (as Geyser delivers them; the Var and round-8 accounts are written twice).
@@ -151,8 +151,8 @@ fn a_slot_gives_the_same_result_whatever_its_arrival_order() {
         all.extend(arrival);
         let out = run(&mut t, &all);
         assert_eq!(out, reference.0, "mutations differ for an arrival order");
-        assert_eq!(round_json(&t, 7), reference.1);
-        assert_eq!(round_json(&t, 8), reference.2);
+        assert_eq!(round_json(&mut t, 7), reference.1);
+        assert_eq!(round_json(&mut t, 8), reference.2);
     }
     assert!(seen.len() > 300, "{} distinct orders", seen.len());
 }
@@ -181,9 +181,9 @@ fn without_signatures_writes_join_as_of_the_end_of_their_slot() {
     run(&mut t, &all);
     // The slot's writes come after all its transactions: the var is round 8's by then, so the
     // revealed value (a `reveal` ran in the slot: `when` falls back to the slot) lands there.
-    let r8 = round_json(&t, 8);
+    let r8 = round_json(&mut t, 8);
     assert_eq!(r8["entropy"]["end_at"], json!(2_000), "{r8}");
-    assert_eq!(round_json(&t, 7)["entropy"]["end_at"], json!(1_000));
+    assert_eq!(round_json(&mut t, 7)["entropy"]["end_at"], json!(1_000));
 }
 
 #[test]
@@ -202,7 +202,7 @@ fn when_condition_and_stop() {
         var(201, 3, [0; 32], 5, Some(31)),
     ];
     run(&mut t, &updates);
-    let r = round_json(&t, 20);
+    let r = round_json(&mut t, 20);
     assert!(r["entropy"].get("value").is_none(), "{r}");
     assert_eq!(t.stats().conditions_unmet, 4, "two fields, two writes");
     run(
@@ -215,7 +215,7 @@ fn when_condition_and_stop() {
     let mut expected = [0u8; 32];
     expected[3] = 9;
     assert_eq!(
-        round_json(&t, 20)["entropy"]["value"],
+        round_json(&mut t, 20)["entropy"]["value"],
         json!(bs58::encode(expected).into_string())
     );
 
@@ -232,8 +232,8 @@ fn when_condition_and_stop() {
             treasury(212, 14, 1, 0, Some(41)),
         ],
     );
-    assert_eq!(round_json(&t, 21)["treasury"]["motherlode"], json!(150));
-    assert_eq!(round_json(&t, 22)["treasury"]["motherlode"], json!(0));
+    assert_eq!(round_json(&mut t, 21)["treasury"]["motherlode"], json!(150));
+    assert_eq!(round_json(&mut t, 22)["treasury"]["motherlode"], json!(0));
     // `stop`: a reset of round 22 that hands the treasury back to round 22 itself stops the
     // field; the treasury's later writes no longer change it (the snapshot has no stop).
     run(
@@ -243,7 +243,7 @@ fn when_condition_and_stop() {
             treasury(213, 15, 2_000_000_000, 999, Some(42)),
         ],
     );
-    let r22 = round_json(&t, 22);
+    let r22 = round_json(&mut t, 22);
     assert_eq!(r22["treasury"]["motherlode"], json!(0), "{r22}");
     assert_eq!(
         r22["treasury"]["snapshot"]["motherlode"],
@@ -286,7 +286,7 @@ fn patches_nest_sections_and_strategies_combine() {
         Change::Delete => false,
     });
     assert!(!entropy_sent);
-    let r = round_json(&t, 30);
+    let r = round_json(&mut t, 30);
     assert_eq!(r["metrics"]["deploys"], json!(3));
     assert_eq!(r["metrics"]["deployers"], json!(2), "alice and bob");
     assert_eq!(

@@ -12,7 +12,7 @@ const JSON_SAFE: u128 = 1 << 53;
 
 /// A decoded value. Struct fields and enum data are positional: their names live in the
 /// [`Layout`] the value was decoded with.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Value {
     /// `bool`
     Bool(bool),
@@ -25,7 +25,7 @@ pub enum Value {
     /// `i128`
     I128(i128),
     /// `f32` / `f64`
-    F64(f64),
+    F64(#[serde(with = "crate::store::codec::float")] f64),
     /// `u256` / `i256`, little-endian bytes; `true` when signed.
     Wide([u8; 32], bool),
     /// `string`

@@ -141,6 +141,7 @@ impl Engine {
             let idle = batch.opened.is_some()
                 && self.raw.as_ref().is_none_or(|r| r.is_empty())
                 && self.mutations.is_empty();
+            let holding = self.transformer.as_ref().is_some_and(|t| t.held() > 0);
             if idle || batch.updates >= self.store_config.max_batch {
                 if let Err(e) = self.commit(&mut batch).await {
                     break Err(e);
@@ -169,6 +170,10 @@ impl Engine {
                     }
                     None => {
                         raw_open = false;
+                        // The source ended: the slot in progress is complete.
+                        if let Err(e) = self.flush(&mut batch) {
+                            break Err(e);
+                        }
                         if let Err(e) = self.commit(&mut batch).await {
                             break Err(e);
                         }
@@ -200,6 +205,12 @@ impl Engine {
                         break Err(e);
                     }
                 }
+                // A quiet source: the slot whose updates an ordered stack holds is complete.
+                _ = tokio::time::sleep(crate::ingest::SLOT_IDLE), if holding => {
+                    if let Err(e) = self.flush(&mut batch) {
+                        break Err(e);
+                    }
+                }
             }
         };
         if let Err(e) = &result {
@@ -226,10 +237,37 @@ impl Engine {
             self.health.record_event().await;
         }
         let mut out = Vec::new();
+        let held_before = transformer.held_slot();
         transformer.apply(update, &mut out);
-        self.checkpoint.applied(update);
+        if let Some(e) = transformer.take_error() {
+            return Err(e.into());
+        }
+        self.checkpoint
+            .taken(update, held_before, transformer.held_slot());
         batch.opened.get_or_insert_with(Instant::now);
         batch.updates += 1;
+        for m in &out {
+            self.project(m, batch)?;
+        }
+        Ok(())
+    }
+
+    /// Applies the updates the transform holds (ordered stacks), as when their slot is
+    /// complete.
+    fn flush(&mut self, batch: &mut Batch) -> Result<(), EngineError> {
+        let Some(transformer) = self.transformer.as_mut() else {
+            return Ok(());
+        };
+        if transformer.held() == 0 {
+            return Ok(());
+        }
+        let mut out = Vec::new();
+        transformer.flush(&mut out);
+        if let Some(e) = transformer.take_error() {
+            return Err(e.into());
+        }
+        self.checkpoint.flushed();
+        batch.opened.get_or_insert_with(Instant::now);
         for m in &out {
             self.project(m, batch)?;
         }

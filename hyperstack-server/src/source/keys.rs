@@ -16,7 +16,9 @@ pub struct KeyParseError {
 }
 
 /// A 32-byte account or program address.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, serde::Serialize, serde::Deserialize,
+)]
 pub struct Pubkey(pub [u8; 32]);
 
 impl Pubkey {

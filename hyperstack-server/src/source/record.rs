@@ -48,6 +48,7 @@ pub async fn record(
             async move { yellowstone::run(&source_config, tx, health, None, stop_rx).await },
         );
     let deadline = options.duration.map(|d| tokio::time::Instant::now() + d);
+    let mut dedup = super::Dedup::new(config.dedup_capacity);
     let mut written = 0u64;
     let result = loop {
         if options.max_updates.is_some_and(|m| written >= m) {
@@ -66,6 +67,10 @@ pub async fn record(
         let Some(update) = next else {
             break Ok(());
         };
+        // What a resumed stream sends again is written once.
+        if !dedup.admit(&update) {
+            continue;
+        }
         if let Err(e) = writeln!(out, "{}", to_line(&update)) {
             break Err(RecordError::Io(e));
         }

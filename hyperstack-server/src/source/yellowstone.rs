@@ -14,7 +14,7 @@ use yellowstone_grpc_proto::prelude::{SubscribeRequest, SubscribeRequestPing};
 use yellowstone_grpc_proto::tonic::{Code, Status};
 
 use super::yellowstone_convert::{convert, subscribe_request, Converted};
-use super::{Commitment, Dedup, Pubkey, RawUpdate};
+use super::{Commitment, Pubkey, RawUpdate};
 use crate::config::{ReconnectionConfig, YellowstoneConfig};
 use crate::health::{HealthMonitor, StreamStatus};
 
@@ -31,8 +31,12 @@ pub struct YellowstoneSourceConfig {
     pub programs: Vec<Pubkey>,
     /// Timeout of one connection attempt (default 10 s).
     pub connect_timeout: Duration,
-    /// Accounts / transactions remembered to drop duplicates (default 65 536).
+    /// Accounts / transactions the recorder (`hs replay record`) remembers to drop
+    /// duplicates (default 65 536). The server drops them once, when it applies updates.
     pub dedup_capacity: usize,
+    /// The slot to start from (a restarted server resumes after its checkpoint); `None`:
+    /// the endpoint's current slot.
+    pub from_slot: Option<u64>,
 }
 
 impl YellowstoneSourceConfig {
@@ -45,6 +49,7 @@ impl YellowstoneSourceConfig {
             programs,
             connect_timeout: Duration::from_secs(10),
             dedup_capacity: 65_536,
+            from_slot: None,
         }
     }
 }
@@ -116,9 +121,10 @@ impl SlotTracker {
     }
 
     /// Where to resume: the slot in progress, i.e. right after the last fully processed
-    /// slot. Its updates that were already handed on come again and are dropped by
-    /// [`Dedup`]; replaying from an earlier, complete slot would only resend more duplicates
-    /// (and could keep a stream that drops often from ever making progress).
+    /// slot. Its updates that were already handed on come again and are dropped when they
+    /// are applied (the server's dedup); replaying from an earlier, complete slot would only
+    /// resend more duplicates (and could keep a stream that drops often from ever making
+    /// progress).
     fn resume_slot(&self) -> Option<u64> {
         self.current
     }
@@ -184,7 +190,6 @@ struct Runner<'a> {
     tx: mpsc::Sender<RawUpdate>,
     health: HealthMonitor,
     events: Option<mpsc::UnboundedSender<SourceEvent>>,
-    dedup: Dedup,
     slots: SlotTracker,
 }
 
@@ -256,7 +261,7 @@ impl Runner<'_> {
             match convert(update, c.commitment) {
                 Converted::Update(u) => {
                     let slot = u.slot();
-                    if self.dedup.admit(&u) && self.tx.send(u).await.is_err() {
+                    if self.tx.send(u).await.is_err() {
                         return End::Stop;
                     }
                     self.slots.observe(slot);
@@ -310,8 +315,9 @@ pub async fn run(
         tx,
         health: health.clone(),
         events,
-        dedup: Dedup::new(config.dedup_capacity),
-        slots: SlotTracker::default(),
+        slots: SlotTracker {
+            current: config.from_slot,
+        },
     };
     let mut backoff = Backoff::new(&config.reconnection);
     loop {

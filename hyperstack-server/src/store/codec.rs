@@ -112,6 +112,45 @@ pub(crate) fn parse_log_entry(bytes: &[u8]) -> Result<(Arc<str>, EncodedFrame), 
     ))
 }
 
+/// (De)serializes an `f64` that may be non-finite (JSON has no NaN or infinity): finite
+/// values as numbers, the others as the strings `"NaN"`, `"inf"`, `"-inf"`.
+pub(crate) mod float {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Repr {
+        Num(f64),
+        Text(String),
+    }
+
+    /// Serializes `x`.
+    pub fn serialize<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if x.is_finite() {
+            s.serialize_f64(*x)
+        } else if x.is_nan() {
+            s.serialize_str("NaN")
+        } else if *x > 0.0 {
+            s.serialize_str("inf")
+        } else {
+            s.serialize_str("-inf")
+        }
+    }
+
+    /// Deserializes what [`serialize`] wrote.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        match Repr::deserialize(d)? {
+            Repr::Num(x) => Ok(x),
+            Repr::Text(t) => match t.as_str() {
+                "NaN" => Ok(f64::NAN),
+                "inf" => Ok(f64::INFINITY),
+                "-inf" => Ok(f64::NEG_INFINITY),
+                other => Err(serde::de::Error::custom(format!("not a float: {other}"))),
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,5 +181,17 @@ mod tests {
             format: FORMAT + 1,
         });
         assert!(parse_identity(&old).is_err());
+    }
+
+    #[test]
+    fn floats_round_trip_even_when_not_finite() {
+        #[derive(serde::Serialize, serde::Deserialize, Debug)]
+        struct F(#[serde(with = "float")] f64);
+        for x in [1.5, -0.0, f64::INFINITY, f64::NEG_INFINITY, 1e300] {
+            let back: F = serde_json::from_str(&serde_json::to_string(&F(x)).unwrap()).unwrap();
+            assert_eq!(back.0.to_bits(), x.to_bits());
+        }
+        let nan: F = serde_json::from_str(&serde_json::to_string(&F(f64::NAN)).unwrap()).unwrap();
+        assert!(nan.0.is_nan());
     }
 }

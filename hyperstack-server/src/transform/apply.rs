@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use serde_json::{Map, Value as Json};
 
 use super::access::ItemCtx;
-use super::lookup::{self, Target};
+use super::lookup::Target;
 use super::plan::{EntityPlan, FieldPlan, FieldPlanKind, ItemPlan, KeyAccess, Plan};
 use super::state::{self, EntityState, FieldState, Outcome};
 use super::{KeyVal, Transformer};
@@ -49,7 +49,7 @@ fn resolve(
         KeyAccess::Direct(acc) => acc.get(ctx).and_then(|v| key_of(&v)),
         KeyAccess::Lookup { value, lookup } => {
             let k = value.get(ctx).and_then(|v| key_of(&v))?;
-            lookup::resolve(t.lookups.get_mut(entity)?, *lookup, &k)
+            t.resolve_lookup(entity, *lookup, &k)
         }
     }
 }
@@ -74,16 +74,11 @@ fn target(key: &KeyAccess, ctx: &ItemCtx<'_>) -> Option<Target> {
 /// The entity's state, created (every field unset) when new.
 fn state_mut<'t>(
     t: &'t mut Transformer,
-    plan: &Plan,
+    _plan: &Plan,
     entity: usize,
     key: &KeyVal,
 ) -> Option<&'t mut EntityState> {
-    let table = t.tables.get_mut(entity)?;
-    if !table.contains(key) {
-        let n = plan.entities[entity].fields.len();
-        table.put(key.clone(), EntityState::new(key.render(), n));
-    }
-    table.get_mut(key)
+    t.state_mut(entity, key)
 }
 
 /// Whether a `condition` holds for `value` (`value` and `value.<field>` in the expression).
@@ -123,11 +118,7 @@ pub(super) fn register(t: &mut Transformer, item: &ItemPlan, ctx: &ItemCtx<'_>) 
     for lb in &item.lookups {
         let value = lb.value.get(ctx).and_then(|v| key_of(&v));
         match (value, target(&lb.key, ctx)) {
-            (Some(v), Some(target)) => {
-                if let Some(indexes) = t.lookups.get_mut(lb.entity) {
-                    lookup::link(indexes, lb.lookup, v, target);
-                }
-            }
+            (Some(v), Some(target)) => t.link_lookup(lb.entity, lb.lookup, &v, target),
             _ => t.stats.unresolved_keys += 1,
         }
     }
@@ -279,7 +270,7 @@ fn is_changed(touch: &Touched, field: usize) -> bool {
 /// Re-evaluates the computed fields whose inputs changed, then builds the mutation.
 fn finish(t: &mut Transformer, plan: &Plan, touch: &mut Touched, seq: &str) -> Option<Mutation> {
     let entity = &plan.entities[touch.entity];
-    let state = t.tables[touch.entity].get_mut(&touch.key)?;
+    let state = t.state_mut(touch.entity, &touch.key)?;
     for &ci in &entity.computed_order {
         let Some(FieldPlanKind::Computed { expr, deps }) = entity.fields.get(ci).map(|f| &f.kind)
         else {

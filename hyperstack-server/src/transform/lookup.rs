@@ -4,13 +4,20 @@
 //! look up, not its result: it is resolved when used, through the other index as it is then.
 //! So arrival order does not matter (`reset` may name a round whose account arrives later),
 //! and when the other index is re-pointed the entry follows.
+//!
+//! The indexes live in the state store (every entry ever registered); memory holds a bounded
+//! hot set of them.
 
-use lru::LruCache;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
 
 use super::KeyVal;
+use crate::store::hot::{HotStats, HotTable};
+use crate::store::{lookup_key, Store, StoreError};
 
 /// What a lookup entry points to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Target {
     /// The entity's primary key.
     Key(KeyVal),
@@ -19,116 +26,153 @@ pub(crate) enum Target {
 }
 
 /// The lookup indexes of one entity type, `[lookup]`.
-pub(crate) type Indexes = Vec<LruCache<KeyVal, Target>>;
-
-/// Points `value` of lookup `lookup` at `target` (re-pointing it when it pointed elsewhere).
-pub(crate) fn link(indexes: &mut Indexes, lookup: usize, value: KeyVal, target: Target) {
-    if let Some(index) = indexes.get_mut(lookup) {
-        index.put(value, target);
-    }
+pub(crate) struct Indexes {
+    entity: u16,
+    tables: Vec<HotTable<Target>>,
 }
 
-/// The primary key `value` maps to in lookup `lookup`, following `via` entries (at most once
-/// per index: a chain longer than the number of indexes would be a cycle, which validation
-/// refuses).
-pub(crate) fn resolve(indexes: &mut Indexes, lookup: usize, value: &KeyVal) -> Option<KeyVal> {
-    let mut lookup = lookup;
-    let mut value = value.clone();
-    for _ in 0..=indexes.len() {
-        match indexes.get_mut(lookup)?.get(&value)?.clone() {
-            Target::Key(k) => return Some(k),
-            Target::Via {
-                lookup: l,
-                value: v,
-            } => {
-                lookup = l;
-                value = v;
-            }
+impl Indexes {
+    /// The `count` indexes of entity type `entity`, each holding at most `cap` entries in
+    /// memory.
+    pub fn open(store: &Store, entity: u16, count: usize, cap: usize, stats: &Arc<HotStats>) -> Indexes {
+        Indexes {
+            entity,
+            tables: (0..count)
+                .map(|_| HotTable::new(store.lookups.clone(), cap, stats.clone()))
+                .collect(),
         }
     }
-    None
+
+    fn key(&self, lookup: usize, value: &KeyVal) -> Vec<u8> {
+        let lookup = u16::try_from(lookup).unwrap_or(u16::MAX);
+        lookup_key(self.entity, lookup, &value.key_bytes())
+    }
+
+    /// Points `value` of lookup `lookup` at `target` (re-pointing it when it pointed
+    /// elsewhere).
+    pub fn link(&mut self, lookup: usize, value: &KeyVal, target: Target) {
+        let key = self.key(lookup, value);
+        if let Some(index) = self.tables.get_mut(lookup) {
+            index.insert(&key, target);
+        }
+    }
+
+    /// The primary key `value` maps to in lookup `lookup`, following `via` entries (at most
+    /// once per index: a chain longer than the number of indexes would be a cycle, which
+    /// validation refuses).
+    pub fn resolve(&mut self, lookup: usize, value: &KeyVal) -> Result<Option<KeyVal>, StoreError> {
+        let mut lookup = lookup;
+        let mut value = value.clone();
+        for _ in 0..=self.tables.len() {
+            let key = self.key(lookup, &value);
+            let Some(index) = self.tables.get_mut(lookup) else {
+                return Ok(None);
+            };
+            match index.get(&key)?.cloned() {
+                None => return Ok(None),
+                Some(Target::Key(k)) => return Ok(Some(k)),
+                Some(Target::Via {
+                    lookup: l,
+                    value: v,
+                }) => {
+                    lookup = l;
+                    value = v;
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Entries in memory.
+    pub fn resident(&self) -> usize {
+        self.tables.iter().map(HotTable::resident).sum()
+    }
+
+    /// Writes the entries changed since the last commit.
+    pub fn write_into(&mut self, batch: &mut fjall::OwnedWriteBatch) {
+        for t in &mut self.tables {
+            t.write_into(batch);
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::num::NonZeroUsize;
-
     use super::*;
+    use crate::store::{DataLocation, Identity, StoreConfig};
 
-    fn indexes(n: usize) -> Indexes {
-        (0..n)
-            .map(|_| LruCache::new(NonZeroUsize::new(8).unwrap()))
-            .collect()
+    fn indexes(n: usize) -> (Store, Indexes) {
+        let config = StoreConfig {
+            location: DataLocation::Temporary,
+            ..StoreConfig::default()
+        };
+        let id = Identity {
+            stack_name: "t".into(),
+            fingerprint: "f".into(),
+        };
+        let store = Store::open(&config, &id).unwrap().0;
+        // A hot set of one entry: every lookup past the first reads the store.
+        let ix = Indexes::open(&store, 0, n, 1, &Arc::new(HotStats::default()));
+        (store, ix)
+    }
+
+    fn s(v: &str) -> KeyVal {
+        KeyVal::Str(v.into())
     }
 
     #[test]
     fn chains_resolve_when_used_and_follow_re_pointing() {
-        let mut ix = indexes(2);
+        let (store, mut ix) = indexes(2);
         // var → (address lookup, "addr-a"), registered before "addr-a" is known.
-        link(
-            &mut ix,
+        ix.link(
             1,
-            KeyVal::Str("var".into()),
+            &s("var"),
             Target::Via {
                 lookup: 0,
-                value: KeyVal::Str("addr-a".into()),
+                value: s("addr-a"),
             },
         );
-        assert_eq!(resolve(&mut ix, 1, &KeyVal::Str("var".into())), None);
-        link(
-            &mut ix,
-            0,
-            KeyVal::Str("addr-a".into()),
-            Target::Key(KeyVal::Int(7)),
-        );
-        assert_eq!(
-            resolve(&mut ix, 1, &KeyVal::Str("var".into())),
-            Some(KeyVal::Int(7))
-        );
+        assert_eq!(ix.resolve(1, &s("var")).unwrap(), None);
+        ix.link(0, &s("addr-a"), Target::Key(KeyVal::Int(7)));
+        assert_eq!(ix.resolve(1, &s("var")).unwrap(), Some(KeyVal::Int(7)));
+        let mut batch = store.batch();
+        ix.write_into(&mut batch);
+        store.commit(batch).unwrap();
         // Re-pointing the var moves it to the next round.
-        link(
-            &mut ix,
-            0,
-            KeyVal::Str("addr-b".into()),
-            Target::Key(KeyVal::Int(8)),
-        );
-        link(
-            &mut ix,
+        ix.link(0, &s("addr-b"), Target::Key(KeyVal::Int(8)));
+        ix.link(
             1,
-            KeyVal::Str("var".into()),
+            &s("var"),
             Target::Via {
                 lookup: 0,
-                value: KeyVal::Str("addr-b".into()),
+                value: s("addr-b"),
             },
         );
-        assert_eq!(
-            resolve(&mut ix, 1, &KeyVal::Str("var".into())),
-            Some(KeyVal::Int(8))
-        );
+        assert_eq!(ix.resolve(1, &s("var")).unwrap(), Some(KeyVal::Int(8)));
+        assert_eq!(ix.resolve(0, &s("addr-a")).unwrap(), Some(KeyVal::Int(7)));
+        assert!(ix.resident() <= 2 + 3, "one per index, plus the changes not yet written");
     }
 
     #[test]
     fn a_cycle_resolves_to_nothing() {
-        let mut ix = indexes(2);
+        let (_store, mut ix) = indexes(2);
         let v = KeyVal::Int(1);
-        link(
-            &mut ix,
+        ix.link(
             0,
-            v.clone(),
+            &v,
             Target::Via {
                 lookup: 1,
                 value: v.clone(),
             },
         );
-        link(
-            &mut ix,
+        ix.link(
             1,
-            v.clone(),
+            &v,
             Target::Via {
                 lookup: 0,
                 value: v.clone(),
             },
         );
-        assert_eq!(resolve(&mut ix, 0, &v), None);
+        assert_eq!(ix.resolve(0, &v).unwrap(), None);
     }
 }

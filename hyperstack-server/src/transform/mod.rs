@@ -25,30 +25,42 @@ mod apply;
 mod convert;
 mod lookup;
 mod order;
+mod persist;
 mod plan;
 mod state;
 
 use std::collections::HashSet;
-use std::num::NonZeroUsize;
 use std::sync::Arc;
-
-use lru::LruCache;
 
 use crate::config::StateTableConfig;
 use crate::decode::{DecodeError, DecodedAccount, StackDecoder, TxItem};
 use crate::metrics::Metrics;
 use crate::mutation::Mutation;
-use crate::source::{AccountUpdate, Dedup, Pubkey, RawUpdate, TransactionUpdate};
+use crate::source::{AccountUpdate, Pubkey, RawUpdate, TransactionUpdate};
 use crate::spec::Stack;
+use crate::store::hot::{HotStats, HotTable};
+use crate::store::{entity_key, DataLocation, Identity, Store, StoreConfig, StoreError};
+use persist::{Dedup, Progress};
 
 pub use plan::PlanError;
+
+/// Why a transformer cannot open over a store.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum OpenError {
+    /// The stack cannot be compiled.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// The stored state cannot be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 use order::{SlotBuffer, Step, Touches};
 use plan::Plan;
 use state::EntityState;
 
 /// An entity key value, as a hashable typed value.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub(crate) enum KeyVal {
     Pubkey(Pubkey),
     Int(i128),
@@ -108,13 +120,15 @@ impl ErrorReporter {
 pub struct Transformer {
     decoder: StackDecoder,
     plan: Arc<Plan>,
-    /// Per entity type.
-    tables: Vec<LruCache<KeyVal, EntityState>>,
-    /// `[entity][lookup]`: looked-up value → primary key (or the value to look up in another
-    /// index).
+    /// Per entity type (keyed by [`entity_key`] of the rendered key).
+    tables: Vec<HotTable<EntityState>>,
+    /// Per entity type: its lookup indexes.
     lookups: Vec<lookup::Indexes>,
     dedup: Dedup,
     seq: (u64, u64),
+    store: Store,
+    /// The first store error met while applying (the engine stops on it).
+    error: Option<StoreError>,
     errors: ErrorReporter,
     items: Vec<TxItem>,
     stats: TransformStats,
@@ -125,47 +139,184 @@ pub struct Transformer {
 }
 
 impl Transformer {
-    /// Compiles `stack`; state bounded by `config`.
+    /// Compiles `stack` over a temporary store of its own (complete, not durable); memory
+    /// bounded by `config`.
+    ///
+    /// # Panics
+    ///
+    /// When no temporary directory can be created for the store.
     pub fn new(stack: &Stack, config: StateTableConfig) -> Result<Transformer, PlanError> {
+        let store_config = StoreConfig {
+            location: DataLocation::Temporary,
+            ..StoreConfig::default()
+        };
+        let identity = Identity {
+            stack_name: stack.name.clone(),
+            fingerprint: String::from("temporary"),
+        };
+        #[allow(clippy::expect_used)]
+        let (store, _) = Store::open(&store_config, &identity).expect("a temporary state store");
+        let t = Transformer::open(stack, config, store, Arc::new(HotStats::default()))
+            .map_err(|e| match e {
+                OpenError::Plan(p) => p,
+                OpenError::Store(s) => panic!("a new temporary store reads back: {s}"),
+            })?;
+        Ok(t)
+    }
+
+    /// Compiles `stack` over `store`, continuing the state it holds. Memory holds at most
+    /// `config.max_entries` entity states, lookup entries and account versions of each kind.
+    pub(crate) fn open(
+        stack: &Stack,
+        config: StateTableConfig,
+        store: Store,
+        stats: Arc<HotStats>,
+    ) -> Result<Transformer, OpenError> {
         let plan = Plan::compile(stack, config.max_array_length)?;
-        let cap = NonZeroUsize::new(config.max_entries.max(1)).unwrap_or(NonZeroUsize::MIN);
-        let tables = plan.entities.iter().map(|_| LruCache::new(cap)).collect();
+        let cap = config.max_entries.max(1);
+        let tables = plan
+            .entities
+            .iter()
+            .map(|_| HotTable::new(store.states.clone(), cap, stats.clone()))
+            .collect();
         let lookups = plan
             .entities
             .iter()
-            .map(|e| (0..e.lookups).map(|_| LruCache::new(cap)).collect())
+            .enumerate()
+            .map(|(i, e)| {
+                let entity = u16::try_from(i).unwrap_or(u16::MAX);
+                lookup::Indexes::open(&store, entity, e.lookups, cap, &stats)
+            })
             .collect();
+        let progress = Progress::load(&store)?;
         Ok(Transformer {
             decoder: StackDecoder::new(stack),
             plan: Arc::new(plan),
             tables,
             lookups,
-            dedup: Dedup::new(config.max_entries.saturating_mul(4).max(4_096)),
-            seq: (0, 0),
+            dedup: Dedup::open(&store, cap, stats)?,
+            seq: progress.seq,
+            store,
+            error: None,
             errors: ErrorReporter::default(),
             items: Vec::new(),
             stats: TransformStats::default(),
             pending: None,
-            completed: None,
+            completed: progress.completed,
         })
     }
 
-    /// A transformer over the state store (TEMPORARY: state is not in the store yet).
-    pub(crate) fn open(
-        stack: &Stack,
-        config: StateTableConfig,
-        _store: crate::store::Store,
-        _stats: Arc<crate::store::hot::HotStats>,
-    ) -> Result<Transformer, PlanError> {
-        Transformer::new(stack, config)
+    /// Writes the state changed since the last commit into `batch`.
+    pub(crate) fn write_into(&mut self, batch: &mut fjall::OwnedWriteBatch) {
+        for t in &mut self.tables {
+            t.write_into(batch);
+        }
+        for l in &mut self.lookups {
+            l.write_into(batch);
+        }
+        self.dedup.write_into(batch);
+        let progress = Progress {
+            seq: self.seq,
+            completed: self.completed,
+        };
+        progress.write_into(&self.store, batch);
     }
 
-    /// Writes the state changed since the last commit (TEMPORARY: nothing yet).
-    pub(crate) fn write_into(&mut self, _batch: &mut fjall::OwnedWriteBatch) {}
+    /// Commits the state changed so far (the engine batches this with the projection's;
+    /// this stand-alone form is for tests and tools).
+    pub fn commit(&mut self) -> Result<(), StoreError> {
+        let mut batch = self.store.batch();
+        self.write_into(&mut batch);
+        self.store.commit(batch)
+    }
 
-    /// Records held in memory.
+    /// Records held in memory (entity states, lookup entries, dedup).
     pub(crate) fn resident(&self) -> usize {
-        self.tables.iter().map(|t| t.len()).sum()
+        self.tables.iter().map(HotTable::resident).sum::<usize>()
+            + self.lookups.iter().map(lookup::Indexes::resident).sum::<usize>()
+            + self.dedup.resident()
+    }
+
+    /// The first store error met while applying, if any (the state store failed: ingestion
+    /// must stop).
+    pub(crate) fn take_error(&mut self) -> Option<StoreError> {
+        self.error.take()
+    }
+
+    /// Keeps the first store error; the caller sees the item as missing.
+    fn store_failed(&mut self, e: StoreError) {
+        if self.error.is_none() {
+            tracing::error!(error = %e, "the state store failed");
+            self.error = Some(e);
+        }
+    }
+
+    /// The state of entity `key` of entity type `entity`, created (every field unset) when
+    /// new.
+    pub(crate) fn state_mut(&mut self, entity: usize, key: &KeyVal) -> Option<&mut EntityState> {
+        let n = self.plan.entities.get(entity)?.fields.len();
+        let rendered = key.render();
+        let store_key = entity_key(u16::try_from(entity).unwrap_or(u16::MAX), &rendered);
+        let table = self.tables.get_mut(entity)?;
+        match table.contains(&store_key) {
+            Ok(true) => {}
+            Ok(false) => table.insert(&store_key, EntityState::new(rendered, n)),
+            Err(e) => {
+                self.store_failed(e);
+                return None;
+            }
+        }
+        // `contains` loaded the record: this finds it in memory and cannot fail.
+        self.tables
+            .get_mut(entity)?
+            .get_mut(&store_key)
+            .ok()
+            .flatten()
+    }
+
+    /// The primary key `value` maps to in lookup `lookup` of entity type `entity`.
+    pub(crate) fn resolve_lookup(
+        &mut self,
+        entity: usize,
+        lookup: usize,
+        value: &KeyVal,
+    ) -> Option<KeyVal> {
+        match self.lookups.get_mut(entity)?.resolve(lookup, value) {
+            Ok(k) => k,
+            Err(e) => {
+                self.store_failed(e);
+                None
+            }
+        }
+    }
+
+    /// Registers a lookup entry.
+    pub(crate) fn link_lookup(
+        &mut self,
+        entity: usize,
+        lookup: usize,
+        value: &KeyVal,
+        target: lookup::Target,
+    ) {
+        if let Some(ix) = self.lookups.get_mut(entity) {
+            ix.link(lookup, value, target);
+        }
+    }
+
+    /// Marks `update` applied; `false` when it was applied before (a duplicate).
+    fn admit(&mut self, update: &RawUpdate) -> bool {
+        match self.dedup.admit(update) {
+            Ok(new) => {
+                if !new {
+                    self.stats.duplicates += 1;
+                }
+                new
+            }
+            Err(e) => {
+                self.store_failed(e);
+                false
+            }
+        }
     }
 
     /// Counts decode errors (`<item>_<kind>`, e.g. `account_truncated`) and ingested events
@@ -196,6 +347,11 @@ impl Transformer {
         self.pending.as_ref().map_or(0, SlotBuffer::len)
     }
 
+    /// The slot whose updates are held, if any.
+    pub fn held_slot(&self) -> Option<u64> {
+        self.pending.as_ref().map(|p| p.slot)
+    }
+
     fn next_seq(&mut self, slot: u64) -> String {
         if self.seq.0 == slot {
             self.seq.1 += 1;
@@ -208,9 +364,18 @@ impl Transformer {
     /// Applies one raw update, pushing the resulting mutations onto `out` (for an ordered
     /// stack: those of the slots this update completes).
     pub fn apply(&mut self, update: &RawUpdate, out: &mut Vec<Mutation>) {
-        if !self.dedup.admit(update) {
-            self.stats.duplicates += 1;
-            return;
+        // Drop what was applied before right away; an update is marked applied when it is
+        // (ordered stacks hold a slot's updates first), so a restart re-applies held ones.
+        match self.dedup.is_new(update) {
+            Ok(true) => {}
+            Ok(false) => {
+                self.stats.duplicates += 1;
+                return;
+            }
+            Err(e) => {
+                self.store_failed(e);
+                return;
+            }
         }
         self.stats.updates += 1;
         if let Some(m) = &self.errors.metrics {
@@ -258,7 +423,31 @@ impl Transformer {
         };
         self.completed = Some(buffer.slot);
         let mut touches = Touches::default();
-        let steps = buffer.into_steps();
+        let mut steps = buffer.into_steps();
+        // Mark the slot's updates applied (all of them are, by the end of this call); drop
+        // the ones applied before or held twice.
+        let mut dedup_failed = None;
+        steps.retain(|step| {
+            let admitted = match step {
+                Step::Transaction(t) => Ok(self.dedup.admit_transaction(t)),
+                Step::Account { update, .. } => self.dedup.admit_account(update),
+            };
+            match admitted {
+                Ok(true) => true,
+                Ok(false) => {
+                    self.stats.duplicates += 1;
+                    false
+                }
+                Err(e) => {
+                    dedup_failed.get_or_insert(e);
+                    false
+                }
+            }
+        });
+        if let Some(e) = dedup_failed {
+            self.store_failed(e);
+            return;
+        }
         // Writes of no known transaction: their lookup entries (identities such as an
         // account's address → its id) count from the start of the slot, their values at their
         // place in the order.
@@ -315,6 +504,9 @@ impl Transformer {
     /// Applies an update now. Without `touches` (stacks that are not ordered, late updates)
     /// `when` never holds.
     fn apply_now(&mut self, update: &RawUpdate, out: &mut Vec<Mutation>) {
+        if !self.admit(update) {
+            return;
+        }
         match update {
             RawUpdate::Account(a) => {
                 let decoded = self.decode_writes(std::slice::from_ref(a));
@@ -439,10 +631,12 @@ impl Transformer {
 
     /// The current state of an entity as JSON (every field that has a value, including
     /// `emit = false` ones, sections nested); for tests and debugging.
-    pub fn entity_json(&self, entity: &str, key: &str) -> Option<serde_json::Value> {
+    pub fn entity_json(&mut self, entity: &str, key: &str) -> Option<serde_json::Value> {
         let ei = self.plan.entities.iter().position(|e| &*e.name == entity)?;
-        let plan = &self.plan.entities[ei];
-        let (_, state) = self.tables[ei].iter().find(|(_, s)| &*s.key == key)?;
+        let plan = Arc::clone(&self.plan);
+        let plan = &plan.entities[ei];
+        let store_key = entity_key(u16::try_from(ei).unwrap_or(u16::MAX), key);
+        let state = self.tables[ei].get(&store_key).ok()??;
         let mut map = serde_json::Map::new();
         for (f, s) in plan.fields.iter().zip(&state.fields) {
             if *s != state::FieldState::Unset {
@@ -452,18 +646,21 @@ impl Transformer {
         Some(serde_json::Value::Object(map))
     }
 
-    /// Keys of the entities of `entity` in the state table.
-    pub fn keys(&self, entity: &str) -> Vec<String> {
-        self.plan
-            .entities
-            .iter()
-            .position(|e| &*e.name == entity)
-            .map(|ei| {
-                self.tables[ei]
-                    .iter()
-                    .map(|(_, s)| s.key.to_string())
-                    .collect()
-            })
-            .unwrap_or_default()
+    /// Keys of the entities of `entity` (commits first, then reads the store).
+    pub fn keys(&mut self, entity: &str) -> Vec<String> {
+        let Some(ei) = self.plan.entities.iter().position(|e| &*e.name == entity) else {
+            return Vec::new();
+        };
+        if let Err(e) = self.commit() {
+            self.store_failed(e);
+            return Vec::new();
+        }
+        let prefix = crate::store::entity_prefix(u16::try_from(ei).unwrap_or(u16::MAX));
+        self.store
+            .states
+            .prefix(prefix)
+            .filter_map(|item| item.key().ok())
+            .filter_map(|k| crate::store::entity_key_of(&k).map(str::to_string))
+            .collect()
     }
 }

@@ -12,7 +12,7 @@ use crate::spec::idl::Layout;
 use crate::spec::Strategy;
 
 /// The current value of one field.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum FieldState {
     /// Never set.
     Unset,
@@ -21,7 +21,7 @@ pub(crate) enum FieldState {
     /// Integer `count` / `sum` / `max` / `min`.
     Int(i128),
     /// Float `sum` / `max` / `min`.
-    Float(f64),
+    Float(#[serde(with = "crate::store::codec::float")] f64),
     /// `append` items, oldest first.
     List(VecDeque<Json>),
     /// `unique_count`: the distinct values seen (as JSON text).

@@ -228,7 +228,7 @@ pub fn run(t: &mut Transformer, updates: &[RawUpdate]) -> Vec<Mutation> {
     out
 }
 
-pub fn round_json(t: &Transformer, id: u64) -> Value {
+pub fn round_json(t: &mut Transformer, id: u64) -> Value {
     t.entity_json("Round", &id.to_string())
         .unwrap_or_else(|| panic!("round {id} exists"))
 }

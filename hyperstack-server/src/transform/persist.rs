@@ -1,0 +1,244 @@
+//! The transform's state in the store: entity states, lookup entries, which updates were
+//! applied (dedup), and the slot counter behind `_seq`. Memory holds bounded hot sets of
+//! them; the store holds all of them.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use fjall::Keyspace;
+use serde::{Deserialize, Serialize};
+
+use super::lookup::Target;
+use super::state::{EntityState, FieldState};
+use super::KeyVal;
+use crate::source::{AccountUpdate, RawUpdate, Signature, TransactionUpdate};
+use crate::store::hot::{HotStats, HotTable, Record};
+use crate::store::{codec, signature_key, signature_of, Store, StoreError};
+
+fn corrupt(keyspace: &'static str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        keyspace,
+        reason: e.to_string(),
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredState {
+    key: String,
+    fields: Vec<FieldState>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    stopped: Vec<usize>,
+}
+
+impl Record for EntityState {
+    const KEYSPACE: &'static str = "states";
+
+    fn encode(&self) -> Vec<u8> {
+        let stored = StoredState {
+            key: self.key.to_string(),
+            fields: self.fields.clone(),
+            stopped: self.stopped.clone(),
+        };
+        serde_json::to_vec(&stored).unwrap_or_default()
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, StoreError> {
+        let s: StoredState =
+            serde_json::from_slice(bytes).map_err(|e| corrupt(Self::KEYSPACE, e))?;
+        Ok(EntityState {
+            key: Arc::from(s.key),
+            fields: s.fields,
+            stopped: s.stopped,
+        })
+    }
+}
+
+impl Record for Target {
+    const KEYSPACE: &'static str = "lookups";
+
+    fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, StoreError> {
+        serde_json::from_slice(bytes).map_err(|e| corrupt(Self::KEYSPACE, e))
+    }
+}
+
+impl KeyVal {
+    /// Bytes that identify the value in store keys (a tag, then the value).
+    pub(crate) fn key_bytes(&self) -> Vec<u8> {
+        match self {
+            KeyVal::Pubkey(p) => [&[0u8][..], &p.0].concat(),
+            KeyVal::Int(i) => [&[1u8][..], &i.to_be_bytes()].concat(),
+            KeyVal::Str(s) => [&[2u8][..], s.as_bytes()].concat(),
+        }
+    }
+}
+
+/// The last `(slot, write_version)` applied of an account.
+pub(crate) struct Version(pub u64, pub u64);
+
+impl Record for Version {
+    const KEYSPACE: &'static str = "accounts";
+
+    fn encode(&self) -> Vec<u8> {
+        [self.0.to_be_bytes(), self.1.to_be_bytes()].concat()
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, StoreError> {
+        let n = |r: std::ops::Range<usize>| {
+            bytes
+                .get(r)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_be_bytes)
+        };
+        match (n(0..8), n(8..16)) {
+            (Some(a), Some(b)) => Ok(Version(a, b)),
+            _ => Err(corrupt(Self::KEYSPACE, "short version")),
+        }
+    }
+}
+
+/// Which updates were applied, so a source that sends some again (a Yellowstone stream
+/// resumed with `from_slot`, a replay restarted mid-way) applies nothing twice: per account the
+/// last `(slot, write_version)` applied — exact, for every account ever seen — and the
+/// signatures of the transactions of the last `window` slots.
+pub(crate) struct Dedup {
+    accounts: HotTable<Version>,
+    signatures: HashMap<Signature, u64>,
+    by_slot: BTreeSet<(u64, Signature)>,
+    added: Vec<(u64, Signature)>,
+    trimmed: Vec<(u64, Signature)>,
+    window: u64,
+    keyspace: Keyspace,
+}
+
+/// Slots of transaction signatures remembered (a resumed stream re-sends from the slot in
+/// progress, so a few slots would do; this is generous).
+pub(crate) const SIGNATURE_WINDOW: u64 = 512;
+
+impl Dedup {
+    /// The dedup state of `store`, its account versions bounded in memory by `cap`.
+    pub fn open(store: &Store, cap: usize, stats: Arc<HotStats>) -> Result<Dedup, StoreError> {
+        let mut d = Dedup {
+            accounts: HotTable::new(store.accounts.clone(), cap, stats),
+            signatures: HashMap::new(),
+            by_slot: BTreeSet::new(),
+            added: Vec::new(),
+            trimmed: Vec::new(),
+            window: SIGNATURE_WINDOW,
+            keyspace: store.signatures.clone(),
+        };
+        for item in store.signatures.iter() {
+            let key = item.key()?;
+            let (slot, sig) =
+                signature_of(&key).ok_or_else(|| corrupt("signatures", "short key"))?;
+            d.signatures.insert(Signature(sig), slot);
+            d.by_slot.insert((slot, Signature(sig)));
+        }
+        Ok(d)
+    }
+
+    /// Whether `update` was not applied yet (and is not older than what was).
+    pub fn is_new(&mut self, update: &RawUpdate) -> Result<bool, StoreError> {
+        match update {
+            RawUpdate::Account(a) => self.is_new_account(a),
+            RawUpdate::Transaction(t) => Ok(!self.signatures.contains_key(&t.signature)),
+        }
+    }
+
+    fn is_new_account(&mut self, a: &AccountUpdate) -> Result<bool, StoreError> {
+        Ok(match self.accounts.get(&a.pubkey.0)? {
+            Some(v) => (a.slot, a.write_version) > (v.0, v.1),
+            None => true,
+        })
+    }
+
+    /// Marks `update` applied if it is new; returns whether it was.
+    pub fn admit(&mut self, update: &RawUpdate) -> Result<bool, StoreError> {
+        match update {
+            RawUpdate::Account(a) => self.admit_account(a),
+            RawUpdate::Transaction(t) => Ok(self.admit_transaction(t)),
+        }
+    }
+
+    /// [`Dedup::admit`] of an account write.
+    pub fn admit_account(&mut self, a: &AccountUpdate) -> Result<bool, StoreError> {
+        if !self.is_new_account(a)? {
+            return Ok(false);
+        }
+        self.accounts
+            .insert(&a.pubkey.0, Version(a.slot, a.write_version));
+        Ok(true)
+    }
+
+    /// [`Dedup::admit`] of a transaction.
+    pub fn admit_transaction(&mut self, t: &TransactionUpdate) -> bool {
+        if self.signatures.contains_key(&t.signature) {
+            return false;
+        }
+        self.signatures.insert(t.signature, t.slot);
+        self.by_slot.insert((t.slot, t.signature));
+        self.added.push((t.slot, t.signature));
+        self.trim(t.slot);
+        true
+    }
+
+    /// Forgets signatures more than `window` slots older than `newest`.
+    fn trim(&mut self, newest: u64) {
+        let floor = newest.saturating_sub(self.window);
+        while let Some(&(slot, sig)) = self.by_slot.first() {
+            if slot >= floor {
+                break;
+            }
+            self.by_slot.remove(&(slot, sig));
+            self.signatures.remove(&sig);
+            self.trimmed.push((slot, sig));
+        }
+    }
+
+    /// Records in memory.
+    pub fn resident(&self) -> usize {
+        self.accounts.resident() + self.signatures.len()
+    }
+
+    /// Writes what changed since the last commit.
+    pub fn write_into(&mut self, batch: &mut fjall::OwnedWriteBatch) {
+        self.accounts.write_into(batch);
+        for (slot, sig) in self.trimmed.drain(..) {
+            batch.remove(&self.keyspace, signature_key(slot, &sig.0).to_vec());
+        }
+        for (slot, sig) in self.added.drain(..) {
+            if self.signatures.contains_key(&sig) {
+                batch.insert(&self.keyspace, signature_key(slot, &sig.0).to_vec(), []);
+            }
+        }
+    }
+}
+
+/// The transform's counters that must survive a restart.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Progress {
+    /// The `_seq` counter: slot and updates applied in it.
+    pub seq: (u64, u64),
+    /// Ordered stacks: the last slot completed.
+    pub completed: Option<u64>,
+}
+
+const PROGRESS_KEY: &[u8] = b"transform";
+
+impl Progress {
+    /// The stored progress (default on a first start).
+    pub fn load(store: &Store) -> Result<Progress, StoreError> {
+        Ok(match store.meta(PROGRESS_KEY)? {
+            Some(bytes) => codec::parse_meta("transform", &bytes)?,
+            None => Progress::default(),
+        })
+    }
+
+    /// Writes the progress.
+    pub fn write_into(&self, store: &Store, batch: &mut fjall::OwnedWriteBatch) {
+        batch.insert(&store.meta, PROGRESS_KEY.to_vec(), codec::meta(self));
+    }
+}
