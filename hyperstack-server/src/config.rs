@@ -64,10 +64,13 @@ impl Default for EntityCacheConfig {
     }
 }
 
-/// Bounds of the transform stage's state table.
+/// Memory bounds of the transform stage's state. They limit memory only: every entity,
+/// lookup entry and account version is kept in the state store, and read back when it is
+/// needed again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StateTableConfig {
-    /// Entities kept in the state table.
+    /// Records of each kind (entity states per entity type, lookup entries per index,
+    /// account versions) held in memory.
     pub max_entries: usize,
     /// Longest array an `append` field keeps.
     pub max_array_length: usize,
@@ -78,6 +81,31 @@ impl Default for StateTableConfig {
         StateTableConfig {
             max_entries: 2_500,
             max_array_length: 100,
+        }
+    }
+}
+
+/// How long events and instructions whose lookup key is not registered yet wait for it
+/// (e.g. trades of a token whose `create` was not seen yet). They are applied, in order, when
+/// the lookup arrives; what exceeds a bound is dropped, counted in
+/// `hyperstack_unresolved_dropped_total{reason}` and logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnresolvedConfig {
+    /// Items waiting for one looked-up value (default 256; the oldest are dropped first).
+    pub max_per_key: usize,
+    /// Items waiting in all (default 50 000).
+    pub max_total: usize,
+    /// Slots an item may wait (default 9 000, about an hour); counted in slots so a replay
+    /// at any speed drops the same items.
+    pub max_age_slots: u64,
+}
+
+impl Default for UnresolvedConfig {
+    fn default() -> Self {
+        UnresolvedConfig {
+            max_per_key: 256,
+            max_total: 50_000,
+            max_age_slots: 9_000,
         }
     }
 }
@@ -300,6 +328,8 @@ pub struct ServerConfig {
     pub state_table: StateTableConfig,
     /// The state store (default: a temporary directory).
     pub store: crate::store::StoreConfig,
+    /// Items waiting for a lookup.
+    pub unresolved: UnresolvedConfig,
 }
 
 impl ServerConfig {

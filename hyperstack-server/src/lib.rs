@@ -28,7 +28,7 @@ pub mod websocket;
 
 pub use config::{
     EntityCacheConfig, HealthConfig, HttpHealthConfig, ReconnectionConfig, ServerConfig,
-    StateTableConfig, WebSocketConfig, YellowstoneConfig,
+    StateTableConfig, UnresolvedConfig, WebSocketConfig, YellowstoneConfig,
 };
 pub use health::{HealthMonitor, StreamStatus};
 pub use hyperstack_spec as spec;

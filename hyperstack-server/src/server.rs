@@ -244,6 +244,12 @@ impl ServerBuilder {
         self
     }
 
+    /// How long items wait for a lookup that is not registered yet.
+    pub fn unresolved_config(mut self, config: crate::config::UnresolvedConfig) -> Self {
+        self.config.unresolved = config;
+        self
+    }
+
     /// The state store's settings (location, batching, fsync interval).
     pub fn store_config(mut self, config: StoreConfig) -> Self {
         self.config.store = config;
@@ -381,9 +387,15 @@ impl ServerBuilder {
         let mut raw = None;
         let mut replay_events = false;
         if let Some(mut source) = source {
-            let t = Transformer::open(&stack, config.state_table, store.clone(), stats.clone())
-                .map_err(|e| ServerError::Unsupported(format!("cannot start ingestion: {e}")))?
-                .with_metrics(metrics.clone());
+            let t = Transformer::open(
+                &stack,
+                config.state_table,
+                config.unresolved,
+                store.clone(),
+                stats.clone(),
+            )
+            .map_err(|e| ServerError::Unsupported(format!("cannot start ingestion: {e}")))?
+            .with_metrics(metrics.clone());
             resolve_programs(&mut source, &t)
                 .map_err(|e| ServerError::Unsupported(format!("cannot start ingestion: {e}")))?;
             let position = checkpoint.as_ref().map_or(0, |c| c.position);

@@ -23,9 +23,12 @@ async fn start_in(dir: &Path) -> Result<RunningServer, ServerError> {
 async fn send_all(server: &RunningServer, keys: std::ops::Range<u64>) {
     let tx = server.mutations();
     for i in keys {
-        tx.send(token(&format!("k{i:03}"), json!({"trade_count": i, "name": format!("T{i}")})))
-            .await
-            .unwrap();
+        tx.send(token(
+            &format!("k{i:03}"),
+            json!({"trade_count": i, "name": format!("T{i}")}),
+        ))
+        .await
+        .unwrap();
     }
     tx.drained().await;
 }
@@ -72,7 +75,10 @@ async fn a_restart_continues_entities_sequence_numbers_and_resume_logs() {
             )
         })
         .collect();
-    assert_eq!(missed, expected, "exactly the frames it missed, numbered on");
+    assert_eq!(
+        missed, expected,
+        "exactly the frames it missed, numbered on"
+    );
 
     // Every entity is still complete: a state snapshot after the restart.
     let mut reader = Client::connect(server.local_addr()).await;
@@ -81,7 +87,10 @@ async fn a_restart_continues_entities_sequence_numbers_and_resume_logs() {
         .await;
     reader.next_json().await;
     let rows = rows(&reader.read_snapshot().await);
-    assert_eq!(rows, vec![json!({"key": "k007", "data": {"trade_count": 7, "name": "T7"}})]);
+    assert_eq!(
+        rows,
+        vec![json!({"key": "k007", "data": {"trade_count": 7, "name": "T7"}})]
+    );
     server.shutdown(Duration::from_secs(5)).await;
 }
 
@@ -103,9 +112,12 @@ async fn the_data_directory_is_locked_and_tied_to_its_stack() {
         .spawn()
         .await;
     match other {
-        Err(ServerError::Store(e @ StoreError::StackMismatch { .. })) => {
+        Err(ServerError::Store(e @ StoreError::StackMismatch(_))) => {
             let msg = e.to_string();
-            assert!(msg.contains("`pump`") && msg.contains("--data-dir"), "{msg}");
+            assert!(
+                msg.contains("`pump`") && msg.contains("--data-dir"),
+                "{msg}"
+            );
         }
         Err(e) => panic!("expected a stack mismatch, got {e}"),
         Ok(_) => panic!("a data directory of another stack was reused"),

@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, watch, Notify};
 use crate::engine::{Output, Request, Start, StartKind, StartRequest};
 use crate::metrics::Metrics;
 use crate::project::{EncodedFrame, Published, SnapshotError, ViewId};
-use registry::Registry;
+use registry::{Phase, Registry};
 
 /// Set by the bus when a client's queue overflowed; the client's task reports and closes.
 #[derive(Debug, Default)]
@@ -188,15 +188,16 @@ impl Bus {
                 if lagging.contains(&entry.client.id) {
                     continue;
                 }
-                match &mut entry.held {
-                    None => {
+                match &mut entry.phase {
+                    Phase::Live => {
                         if !entry.client.offer(&p.frame) {
                             lagging.push(entry.client.id);
                         }
                     }
-                    Some(held) if held.len() < cap => held.push(p.frame.clone()),
+                    Phase::Requested => {}
+                    Phase::Starting(held) if held.len() < cap => held.push(p.frame.clone()),
                     // More held frames than its queue holds: it could not take them anyway.
-                    Some(_) => {
+                    Phase::Starting(_) => {
                         entry.client.lag.raise();
                         lagging.push(entry.client.id);
                     }
@@ -216,6 +217,16 @@ impl Bus {
             subscribed,
             kind,
         } = start;
+        // From the engine's answer on, frames come after the starting version: hold them.
+        match self.registry.get_mut(
+            request.client,
+            request.view,
+            request.key.as_deref(),
+            request.sub,
+        ) {
+            Some(entry) => entry.phase = Phase::Starting(Vec::new()),
+            None => return, // replaced or gone meanwhile
+        }
         match kind {
             StartKind::Resumed(frames) => {
                 let mut all = vec![subscribed];
@@ -268,7 +279,10 @@ impl Bus {
                 return;
             }
         };
-        let held = entry.held.take().unwrap_or_default();
+        let held = match std::mem::replace(&mut entry.phase, Phase::Live) {
+            Phase::Starting(held) => held,
+            Phase::Requested | Phase::Live => Vec::new(),
+        };
         let client = entry.client.clone();
         for frame in frames.iter().chain(&held) {
             if !client.offer(frame) {

@@ -8,14 +8,24 @@ use std::sync::Arc;
 use super::ClientHandle;
 use crate::project::{EncodedFrame, ViewId};
 
+/// Where a subscription is in its start.
+pub(crate) enum Phase {
+    /// Asked of the engine, not answered yet: frames published now are older than its
+    /// starting version (its snapshot or resume includes them) and are not sent.
+    Requested,
+    /// The engine answered; its first frames are being prepared: frames published now come
+    /// after them and are held.
+    Starting(Vec<Arc<EncodedFrame>>),
+    /// Receiving every frame.
+    Live,
+}
+
 /// One client's subscription to one view (and key).
 pub(crate) struct Entry {
     pub client: ClientHandle,
     /// The bus's id of this subscription; a re-subscribe replaces it.
     pub sub: u64,
-    /// `Some` while starting: the live frames published since its starting version, sent
-    /// after its snapshot.
-    pub held: Option<Vec<Arc<EncodedFrame>>>,
+    pub phase: Phase,
 }
 
 /// Subscribers of one view.
@@ -61,7 +71,7 @@ impl Registry {
         let entry = Entry {
             client,
             sub,
-            held: Some(Vec::new()),
+            phase: Phase::Requested,
         };
         let fresh = match &key {
             None => subs.all.insert(id, entry).is_none(),

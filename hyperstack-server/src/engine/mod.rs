@@ -100,10 +100,16 @@ pub(crate) struct Engine {
 pub(crate) enum EngineError {
     /// The state store failed (e.g. a full disk); ingestion stopped.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(Box<StoreError>),
     /// The engine thread's runtime could not start.
     #[error("cannot start the engine's runtime: {0}")]
     Runtime(#[from] std::io::Error),
+}
+
+impl From<StoreError> for EngineError {
+    fn from(e: StoreError) -> Self {
+        EngineError::Store(Box::new(e))
+    }
 }
 
 /// The batch being built.
@@ -236,6 +242,7 @@ impl Engine {
         if self.replay_events {
             self.health.record_event().await;
         }
+        self.metrics.ingest_event(None);
         let mut out = Vec::new();
         let held_before = transformer.held_slot();
         transformer.apply(update, &mut out);
@@ -275,13 +282,13 @@ impl Engine {
     }
 
     fn apply_mutation(&mut self, m: &Mutation, batch: &mut Batch) -> Result<(), EngineError> {
+        self.metrics.ingest_event(None);
         batch.opened.get_or_insert_with(Instant::now);
         batch.updates += 1;
         self.project(m, batch)
     }
 
     fn project(&mut self, m: &Mutation, batch: &mut Batch) -> Result<(), EngineError> {
-        self.metrics.ingest_event(None);
         match self.projector.apply(m) {
             Ok(frames) => batch.frames.extend(frames),
             Err(crate::project::ProjectError::Store(e)) => return Err(e.into()),

@@ -36,6 +36,8 @@ pub struct Metrics {
     ingest_events: AtomicU64,
     ingest_lag_ms: AtomicU64,
     decode_errors: Mutex<BTreeMap<String, u64>>,
+    unresolved_dropped: Mutex<BTreeMap<&'static str, u64>>,
+    unresolved_waiting: AtomicU64,
     store: StoreMetrics,
 }
 
@@ -69,6 +71,8 @@ impl Metrics {
             ingest_events: AtomicU64::new(0),
             ingest_lag_ms: AtomicU64::new(0),
             decode_errors: Mutex::new(BTreeMap::new()),
+            unresolved_dropped: Mutex::new(BTreeMap::new()),
+            unresolved_waiting: AtomicU64::new(0),
             store: StoreMetrics::default(),
         }
     }
@@ -182,6 +186,31 @@ impl Metrics {
         map.get(kind).copied().unwrap_or(0)
     }
 
+    /// `n` items that waited for a lookup were dropped, for `reason` (`expired`,
+    /// `per_key_limit`, `total_limit`).
+    pub fn unresolved_dropped(&self, reason: &'static str, n: u64) {
+        let mut map = self
+            .unresolved_dropped
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let v = map.entry(reason).or_insert(0);
+        *v = v.saturating_add(n);
+    }
+
+    /// Items dropped for `reason` so far.
+    pub fn unresolved_dropped_total(&self, reason: &str) -> u64 {
+        let map = self
+            .unresolved_dropped
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        map.get(reason).copied().unwrap_or(0)
+    }
+
+    /// Items waiting for a lookup now.
+    pub fn set_unresolved_waiting(&self, n: usize) {
+        self.unresolved_waiting.store(n as u64, Ordering::Relaxed);
+    }
+
     /// Reports the state store's size and reads (read when `/metrics` is rendered).
     pub(crate) fn attach_store(
         &self,
@@ -259,6 +288,31 @@ impl Metrics {
             );
         }
         drop(map);
+        let name = header(
+            &mut out,
+            "unresolved_waiting gauge Events and instructions waiting for a lookup entry.",
+        );
+        let _ = writeln!(
+            out,
+            "hyperstack_{name} {}",
+            self.unresolved_waiting.load(Ordering::Relaxed)
+        );
+        let name = header(
+            &mut out,
+            "unresolved_dropped_total counter Items that waited for a lookup entry and were dropped, by reason.",
+        );
+        let dropped = self
+            .unresolved_dropped
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        for reason in ["expired", "per_key_limit", "total_limit"] {
+            let _ = writeln!(
+                out,
+                "hyperstack_{name}{{reason=\"{reason}\"}} {}",
+                dropped.get(reason).copied().unwrap_or(0)
+            );
+        }
+        drop(dropped);
         self.store.render(&mut out);
         out
     }

@@ -8,10 +8,10 @@ use serde_json::{Map, Value};
 use super::derived::Delta;
 use super::frame::{self, DataFrame, Emitted, Op};
 use super::store::value_at;
-use hyperstack_spec::wire;
 use super::{EncodedFrame, EntityJson, EntityState, Kind, Published, ViewId, ViewInfo, ViewState};
 use crate::mutation::{Change, Mutation};
 use crate::store::{entity_key, StoreError};
+use hyperstack_spec::wire;
 
 /// Merges `m` into the stored entity and publishes the resulting frames through `out`.
 pub(super) fn apply_change(

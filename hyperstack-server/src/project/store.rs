@@ -25,12 +25,6 @@ mod tests {
         }
     }
 
-
-
-
-
-
-
     #[test]
     fn value_at_follows_paths() {
         let o = obj(json!({"a": {"b": {"c": 1}}, "x": 2}));

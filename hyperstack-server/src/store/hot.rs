@@ -167,11 +167,6 @@ impl<V: Record> HotTable<V> {
         }
         self.spilled.clear();
     }
-
-    /// Whether anything changed since the last commit.
-    pub fn is_dirty(&self) -> bool {
-        !self.dirty.is_empty()
-    }
 }
 
 #[cfg(test)]

@@ -55,15 +55,9 @@ pub(crate) fn signature_of(raw: &[u8]) -> Option<(u64, [u8; 64])> {
     Some((slot, sig))
 }
 
-/// `queue`: entity, lookup, the value's length and bytes, then the item's sequence number
-/// (so one value's items sort in arrival order).
-pub(crate) fn queue_key(entity: u16, lookup: u16, value: &[u8], seq: u64) -> Vec<u8> {
-    let mut k = queue_prefix(entity, lookup, value);
-    k.extend_from_slice(&seq.to_be_bytes());
-    k
-}
-
-/// The prefix of every queued item waiting for one looked-up value.
+/// `queue`: the prefix of every item waiting for one looked-up value — entity, lookup, the
+/// value's length and bytes; the item's key adds its sequence number (so one value's items
+/// sort in arrival order).
 pub(crate) fn queue_prefix(entity: u16, lookup: u16, value: &[u8]) -> Vec<u8> {
     let len = u16::try_from(value.len()).unwrap_or(u16::MAX);
     let mut k = Vec::with_capacity(14 + value.len());
@@ -88,8 +82,6 @@ mod tests {
         let sig = [7u8; 64];
         assert_eq!(signature_of(&signature_key(9, &sig)), Some((9, sig)));
         assert!(signature_key(9, &[255; 64]) < signature_key(10, &[0; 64]));
-        let a = queue_key(0, 1, b"v", 2);
-        assert!(a.starts_with(&queue_prefix(0, 1, b"v")));
-        assert!(!queue_key(0, 1, b"vv", 0).starts_with(&queue_prefix(0, 1, b"v")));
+        assert!(!queue_prefix(0, 1, b"vv").starts_with(&queue_prefix(0, 1, b"v")));
     }
 }

@@ -28,7 +28,7 @@ mod keys;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 
 pub(crate) use keys::*;
 
@@ -51,7 +51,7 @@ pub struct StoreConfig {
     /// also committed as soon as no input is waiting, so a quiet stream commits (and
     /// publishes) each update at once.
     pub commit_interval: Duration,
-    /// Most updates in one batch (default 20 000).
+    /// Most updates in one batch (default 1 000: larger batches lengthen the commit's tail).
     pub max_batch: usize,
     /// How often commits are fsynced (default every second; `None`: only at shutdown).
     /// Every commit survives a process crash regardless.
@@ -65,7 +65,7 @@ impl Default for StoreConfig {
         StoreConfig {
             location: DataLocation::Temporary,
             commit_interval: Duration::from_millis(5),
-            max_batch: 20_000,
+            max_batch: 1_000,
             fsync_interval: Some(Duration::from_secs(1)),
             cache_bytes: 32 * 1024 * 1024,
         }
@@ -79,19 +79,8 @@ pub enum StoreError {
     #[error("data directory {0} is in use by another process (it is locked)")]
     Locked(PathBuf),
     /// The data directory was written for another stack.
-    #[error("data directory {dir} was written for stack `{found_name}` ({found}), not for this stack `{expected_name}` ({expected}): use another --data-dir, or remove it to start over")]
-    StackMismatch {
-        /// The directory.
-        dir: PathBuf,
-        /// Fingerprint of the stack being served.
-        expected: String,
-        /// Its name.
-        expected_name: String,
-        /// Fingerprint recorded in the directory.
-        found: String,
-        /// The name recorded.
-        found_name: String,
-    },
+    #[error("data directory {} was written for stack `{}` ({}), not for this stack `{}` ({}): use another --data-dir, or remove it to start over", .0.dir.display(), .0.found_name, .0.found, .0.expected_name, .0.expected)]
+    StackMismatch(Box<StackMismatch>),
     /// The stored data cannot be read (a record in an unknown format).
     #[error("corrupt store record in `{keyspace}`: {reason}")]
     Corrupt {
@@ -118,6 +107,21 @@ impl StoreError {
     pub fn is_io(&self) -> bool {
         matches!(self, StoreError::Db(_) | StoreError::CreateDir { .. })
     }
+}
+
+/// A data directory written for another stack than the one being served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackMismatch {
+    /// The directory.
+    pub dir: PathBuf,
+    /// Fingerprint of the stack being served.
+    pub expected: String,
+    /// Its name.
+    pub expected_name: String,
+    /// Fingerprint recorded in the directory.
+    pub found: String,
+    /// The name recorded.
+    pub found_name: String,
 }
 
 /// What a data directory must have been written for.
@@ -149,6 +153,11 @@ pub(crate) struct Store {
 
 const IDENTITY_KEY: &[u8] = b"identity";
 
+/// One keyspace's memtable before it is flushed to disk.
+const MEMTABLE: u64 = 8 * 1024 * 1024;
+/// Journal kept before memtables are flushed (what a restart replays at most).
+const JOURNAL: u64 = 128 * 1024 * 1024;
+
 impl Store {
     /// Opens (or creates) the store and checks it belongs to `identity`. Returns whether it
     /// was created now (a first start).
@@ -170,14 +179,21 @@ impl Store {
                 (Database::builder(tmp).temporary(true), None)
             }
         };
+        // Memory: the block cache, plus one bounded memtable per keyspace; a smaller journal
+        // bounds the replay time of a restart.
         let db = builder
             .cache_size(config.cache_bytes)
+            .max_journaling_size(JOURNAL)
             .open()
             .map_err(|e| match (e, &dir) {
                 (fjall::Error::Locked, Some(d)) => StoreError::Locked(d.clone()),
                 (e, _) => StoreError::Db(e),
             })?;
-        let ks = |name: &str| db.keyspace(name, KeyspaceCreateOptions::default);
+        let ks = |name: &str| {
+            db.keyspace(name, || {
+                KeyspaceCreateOptions::default().max_memtable_size(MEMTABLE)
+            })
+        };
         let store = Store {
             meta: ks("meta")?,
             entities: ks("entities")?,
@@ -200,13 +216,13 @@ impl Store {
             Some(found) => {
                 let (found_name, found) = codec::parse_identity(&found)?;
                 if found != identity.fingerprint {
-                    return Err(StoreError::StackMismatch {
+                    return Err(StoreError::StackMismatch(Box::new(StackMismatch {
                         dir: store.dir.clone().unwrap_or_default(),
                         expected: identity.fingerprint.clone(),
                         expected_name: identity.stack_name.clone(),
                         found,
                         found_name,
-                    });
+                    })));
                 }
                 false
             }
@@ -250,15 +266,6 @@ impl Store {
     pub fn meta(&self, key: &[u8]) -> Result<Option<fjall::Slice>, StoreError> {
         Ok(self.meta.get(key)?)
     }
-}
-
-/// Reads a key from a snapshot.
-pub(crate) fn snapshot_get(
-    snapshot: &Snapshot,
-    keyspace: &Keyspace,
-    key: &[u8],
-) -> Result<Option<fjall::Slice>, StoreError> {
-    Ok(snapshot.get(keyspace, key)?)
 }
 
 /// A per-process unique suffix for temporary directories.

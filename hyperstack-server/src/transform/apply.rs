@@ -5,9 +5,10 @@ use std::borrow::Cow;
 use serde_json::{Map, Value as Json};
 
 use super::access::ItemCtx;
-use super::lookup::Target;
-use super::plan::{EntityPlan, FieldPlan, FieldPlanKind, ItemPlan, KeyAccess, Plan};
+use super::lookup::{Resolution, Target};
+use super::plan::{EntityPlan, FieldBinding, FieldPlan, FieldPlanKind, ItemPlan, KeyAccess, Plan};
 use super::state::{self, EntityState, FieldState, Outcome};
+use super::unresolved::Queued;
 use super::{KeyVal, Transformer};
 use crate::decode::Value;
 use crate::mutation::{Change, Mutation};
@@ -39,18 +40,44 @@ fn key_of(v: &Value) -> Option<KeyVal> {
     }
 }
 
+/// Where a binding's entity key led.
+enum Found {
+    /// The entity.
+    Key(KeyVal),
+    /// No key: the value naming the entity is null (or a lookup cycle).
+    Nothing,
+    /// The lookup entry `value` of `lookup` is not registered yet.
+    Waiting { lookup: usize, value: KeyVal },
+}
+
+fn find(t: &mut Transformer, entity: usize, key: &KeyAccess, ctx: &ItemCtx<'_>) -> Found {
+    match key {
+        KeyAccess::Direct(acc) => acc
+            .get(ctx)
+            .and_then(|v| key_of(&v))
+            .map_or(Found::Nothing, Found::Key),
+        KeyAccess::Lookup { value, lookup } => {
+            let Some(k) = value.get(ctx).and_then(|v| key_of(&v)) else {
+                return Found::Nothing;
+            };
+            match t.resolve_lookup(entity, *lookup, &k) {
+                Some(Resolution::Key(k)) => Found::Key(k),
+                Some(Resolution::Missing { lookup, value }) => Found::Waiting { lookup, value },
+                None => Found::Nothing,
+            }
+        }
+    }
+}
+
 fn resolve(
     t: &mut Transformer,
     entity: usize,
     key: &KeyAccess,
     ctx: &ItemCtx<'_>,
 ) -> Option<KeyVal> {
-    match key {
-        KeyAccess::Direct(acc) => acc.get(ctx).and_then(|v| key_of(&v)),
-        KeyAccess::Lookup { value, lookup } => {
-            let k = value.get(ctx).and_then(|v| key_of(&v))?;
-            t.resolve_lookup(entity, *lookup, &k)
-        }
+    match find(t, entity, key, ctx) {
+        Found::Key(k) => Some(k),
+        _ => None,
     }
 }
 
@@ -111,6 +138,7 @@ pub(super) fn item(
 ) {
     register(t, item, ctx);
     values(t, plan, item, ctx, seq, out);
+    apply_ready(t, plan, ctx.slot, out);
 }
 
 /// Registers the lookup entries `item` carries.
@@ -134,13 +162,10 @@ pub(super) fn values(
     out: &mut Vec<Mutation>,
 ) {
     let mut touched: Vec<Touched> = Vec::new();
-    for fb in &item.fields {
-        let FieldPlanKind::Mapped {
-            strategy,
-            when,
-            condition,
-            ..
-        } = &plan.entities[fb.entity].fields[fb.field].kind
+    // Bindings waiting for a lookup entry, grouped by the entry: (entity, lookup, value).
+    let mut waiting: Vec<(usize, usize, KeyVal, Vec<usize>)> = Vec::new();
+    for (bi, fb) in item.fields.iter().enumerate() {
+        let FieldPlanKind::Mapped { when, .. } = &plan.entities[fb.entity].fields[fb.field].kind
         else {
             continue;
         };
@@ -153,55 +178,26 @@ pub(super) fn values(
                 continue;
             }
         }
-        let Some(key) = resolve(t, fb.entity, &fb.key, ctx) else {
-            t.stats.unresolved_keys += 1;
-            tracing::debug!(field = %plan.entities[fb.entity].fields[fb.field].name, "no entity key for a source value; skipped");
-            continue;
-        };
-        let mut value = fb.value.get(ctx);
-        if let Some(expr) = condition {
-            if !condition_holds(expr, value.as_deref(), &fb.value.layout) {
-                t.stats.conditions_unmet += 1;
-                continue;
+        match find(t, fb.entity, &fb.key, ctx) {
+            Found::Key(key) => binding(t, plan, fb, key, ctx, &mut touched),
+            Found::Waiting { lookup, value } => {
+                match waiting
+                    .iter_mut()
+                    .find(|w| w.0 == fb.entity && w.1 == lookup && w.2 == value)
+                {
+                    Some(w) => w.3.push(bi),
+                    None => waiting.push((fb.entity, lookup, value, vec![bi])),
+                }
+            }
+            Found::Nothing => {
+                t.stats.unresolved_keys += 1;
+                tracing::debug!(field = %plan.entities[fb.entity].fields[fb.field].name, "no entity key for a source value; skipped");
             }
         }
-        if let Some(conv) = &fb.conv {
-            value = value
-                .and_then(|v| conv.apply(v.into_owned()))
-                .map(Cow::Owned);
-        }
-        let Some(state) = state_mut(t, plan, fb.entity, &key) else {
-            continue;
-        };
-        if state.stopped.contains(&fb.field) {
-            continue;
-        }
-        let Some(field_state) = state.fields.get_mut(fb.field) else {
-            continue;
-        };
-        let outcome = state::apply(*strategy, &fb.out_layout, field_state, value);
-        if outcome == Outcome::Unchanged {
-            continue;
-        }
-        let ti = match touched
-            .iter()
-            .position(|x| x.entity == fb.entity && x.key == key)
-        {
-            Some(i) => i,
-            None => {
-                touched.push(Touched {
-                    entity: fb.entity,
-                    key,
-                    changed: Vec::new(),
-                    appended: Vec::new(),
-                });
-                touched.len() - 1
-            }
-        };
-        match outcome {
-            Outcome::Appended(item) => touched[ti].appended.push((fb.field, item)),
-            _ => touched[ti].changed.push(fb.field),
-        }
+    }
+    // Applied when their lookup entry arrives (see `apply_ready`).
+    for (entity, lookup, value, bindings) in waiting {
+        t.queue_unresolved(entity, lookup, &value, Queued::new(item.id, bindings, ctx));
     }
     // Stops apply after the item's own values: "after instruction Y" includes Y's values.
     for sb in &item.stops {
@@ -218,6 +214,126 @@ pub(super) fn values(
     for mut touch in touched {
         if let Some(m) = finish(t, plan, &mut touch, seq) {
             out.push(m);
+        }
+    }
+}
+
+/// Applies one binding's value to the entity `key` (its `condition`, transform and
+/// strategy) and records what changed in `touched`.
+fn binding(
+    t: &mut Transformer,
+    plan: &Plan,
+    fb: &FieldBinding,
+    key: KeyVal,
+    ctx: &ItemCtx<'_>,
+    touched: &mut Vec<Touched>,
+) {
+    let FieldPlanKind::Mapped {
+        strategy,
+        condition,
+        ..
+    } = &plan.entities[fb.entity].fields[fb.field].kind
+    else {
+        return;
+    };
+    let mut value = fb.value.get(ctx);
+    if let Some(expr) = condition {
+        if !condition_holds(expr, value.as_deref(), &fb.value.layout) {
+            t.stats.conditions_unmet += 1;
+            return;
+        }
+    }
+    if let Some(conv) = &fb.conv {
+        value = value
+            .and_then(|v| conv.apply(v.into_owned()))
+            .map(Cow::Owned);
+    }
+    let Some(state) = state_mut(t, plan, fb.entity, &key) else {
+        return;
+    };
+    if state.stopped.contains(&fb.field) {
+        return;
+    }
+    let Some(field_state) = state.fields.get_mut(fb.field) else {
+        return;
+    };
+    let outcome = state::apply(*strategy, &fb.out_layout, field_state, value);
+    if outcome == Outcome::Unchanged {
+        return;
+    }
+    let ti = match touched
+        .iter()
+        .position(|x| x.entity == fb.entity && x.key == key)
+    {
+        Some(i) => i,
+        None => {
+            touched.push(Touched {
+                entity: fb.entity,
+                key,
+                changed: Vec::new(),
+                appended: Vec::new(),
+            });
+            touched.len() - 1
+        }
+    };
+    match outcome {
+        Outcome::Appended(item) => touched[ti].appended.push((fb.field, item)),
+        _ => touched[ti].changed.push(fb.field),
+    }
+}
+
+/// Applies the queued bindings whose lookup entry just arrived, in arrival order, each as
+/// its own change (with the next `_seq` of `slot`). A binding whose chain of lookups is still
+/// incomplete further on waits again, for that entry.
+pub(super) fn apply_ready(t: &mut Transformer, plan: &Plan, slot: u64, out: &mut Vec<Mutation>) {
+    loop {
+        let ready = t.unresolved.take_ready();
+        if ready.is_empty() {
+            return;
+        }
+        for q in ready {
+            let Some(item) = plan.item(q.item) else {
+                continue;
+            };
+            let signature = q.signature();
+            let ctx = ItemCtx {
+                value: &q.value,
+                address: q.address.as_ref(),
+                roles: &q.roles,
+                slot: q.slot,
+                signature: signature.as_ref(),
+                touched: None,
+            };
+            let mut touched = Vec::new();
+            let mut waiting: Vec<(usize, usize, KeyVal, Vec<usize>)> = Vec::new();
+            for &bi in &q.bindings {
+                let Some(fb) = item.fields.get(bi) else {
+                    continue;
+                };
+                match find(t, fb.entity, &fb.key, &ctx) {
+                    Found::Key(key) => binding(t, plan, fb, key, &ctx, &mut touched),
+                    Found::Waiting { lookup, value } => match waiting
+                        .iter_mut()
+                        .find(|w| w.0 == fb.entity && w.1 == lookup && w.2 == value)
+                    {
+                        Some(w) => w.3.push(bi),
+                        None => waiting.push((fb.entity, lookup, value, vec![bi])),
+                    },
+                    Found::Nothing => t.stats.unresolved_keys += 1,
+                }
+            }
+            if !touched.is_empty() {
+                let seq = t.next_seq(slot);
+                for mut touch in touched {
+                    if let Some(m) = finish(t, plan, &mut touch, &seq) {
+                        out.push(m);
+                    }
+                }
+            }
+            for (entity, lookup, value, bindings) in waiting {
+                let again = Queued::new(q.item, bindings, &ctx);
+                t.queue_unresolved(entity, lookup, &value, again);
+            }
         }
     }
 }

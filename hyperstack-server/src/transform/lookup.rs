@@ -25,6 +25,15 @@ pub(crate) enum Target {
     Via { lookup: usize, value: KeyVal },
 }
 
+/// Where a lookup led.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Resolution {
+    /// To the entity's primary key.
+    Key(KeyVal),
+    /// Nowhere yet: `value` of lookup `lookup` is not registered (the chain stops there).
+    Missing { lookup: usize, value: KeyVal },
+}
+
 /// The lookup indexes of one entity type, `[lookup]`.
 pub(crate) struct Indexes {
     entity: u16,
@@ -34,7 +43,13 @@ pub(crate) struct Indexes {
 impl Indexes {
     /// The `count` indexes of entity type `entity`, each holding at most `cap` entries in
     /// memory.
-    pub fn open(store: &Store, entity: u16, count: usize, cap: usize, stats: &Arc<HotStats>) -> Indexes {
+    pub fn open(
+        store: &Store,
+        entity: u16,
+        count: usize,
+        cap: usize,
+        stats: &Arc<HotStats>,
+    ) -> Indexes {
         Indexes {
             entity,
             tables: (0..count)
@@ -60,7 +75,21 @@ impl Indexes {
     /// The primary key `value` maps to in lookup `lookup`, following `via` entries (at most
     /// once per index: a chain longer than the number of indexes would be a cycle, which
     /// validation refuses).
+    #[cfg(test)]
     pub fn resolve(&mut self, lookup: usize, value: &KeyVal) -> Result<Option<KeyVal>, StoreError> {
+        Ok(match self.follow(lookup, value)? {
+            Some(Resolution::Key(k)) => Some(k),
+            _ => None,
+        })
+    }
+
+    /// Follows `value` of lookup `lookup` to the primary key, or to the entry that is missing;
+    /// `None` for a cycle (which validation refuses).
+    pub fn follow(
+        &mut self,
+        lookup: usize,
+        value: &KeyVal,
+    ) -> Result<Option<Resolution>, StoreError> {
         let mut lookup = lookup;
         let mut value = value.clone();
         for _ in 0..=self.tables.len() {
@@ -69,8 +98,8 @@ impl Indexes {
                 return Ok(None);
             };
             match index.get(&key)?.cloned() {
-                None => return Ok(None),
-                Some(Target::Key(k)) => return Ok(Some(k)),
+                None => return Ok(Some(Resolution::Missing { lookup, value })),
+                Some(Target::Key(k)) => return Ok(Some(Resolution::Key(k))),
                 Some(Target::Via {
                     lookup: l,
                     value: v,
@@ -150,7 +179,10 @@ mod tests {
         );
         assert_eq!(ix.resolve(1, &s("var")).unwrap(), Some(KeyVal::Int(8)));
         assert_eq!(ix.resolve(0, &s("addr-a")).unwrap(), Some(KeyVal::Int(7)));
-        assert!(ix.resident() <= 2 + 3, "one per index, plus the changes not yet written");
+        assert!(
+            ix.resident() <= 2 + 3,
+            "one per index, plus the changes not yet written"
+        );
     }
 
     #[test]

@@ -28,11 +28,12 @@ mod order;
 mod persist;
 mod plan;
 mod state;
+mod unresolved;
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::config::StateTableConfig;
+use crate::config::{StateTableConfig, UnresolvedConfig};
 use crate::decode::{DecodeError, DecodedAccount, StackDecoder, TxItem};
 use crate::metrics::Metrics;
 use crate::mutation::Mutation;
@@ -86,8 +87,12 @@ pub struct TransformStats {
     pub duplicates: u64,
     /// Items (accounts, instructions, events) that could not be decoded.
     pub decode_errors: u64,
-    /// Bindings skipped because their key was null or not in the lookup index yet.
+    /// Bindings skipped because their key was null.
     pub unresolved_keys: u64,
+    /// Bindings queued because their lookup entry was not registered yet.
+    pub queued: u64,
+    /// Queued bindings dropped (too old, or over a bound of the queue).
+    pub unresolved_dropped: u64,
     /// Values not taken because their `when` or `condition` did not hold.
     pub conditions_unmet: u64,
     /// Ordered stacks: updates of a slot that was already complete, applied on arrival.
@@ -125,6 +130,7 @@ pub struct Transformer {
     /// Per entity type: its lookup indexes.
     lookups: Vec<lookup::Indexes>,
     dedup: Dedup,
+    unresolved: unresolved::Unresolved,
     seq: (u64, u64),
     store: Store,
     /// The first store error met while applying (the engine stops on it).
@@ -156,11 +162,17 @@ impl Transformer {
         };
         #[allow(clippy::expect_used)]
         let (store, _) = Store::open(&store_config, &identity).expect("a temporary state store");
-        let t = Transformer::open(stack, config, store, Arc::new(HotStats::default()))
-            .map_err(|e| match e {
-                OpenError::Plan(p) => p,
-                OpenError::Store(s) => panic!("a new temporary store reads back: {s}"),
-            })?;
+        let t = Transformer::open(
+            stack,
+            config,
+            UnresolvedConfig::default(),
+            store,
+            Arc::new(HotStats::default()),
+        )
+        .map_err(|e| match e {
+            OpenError::Plan(p) => p,
+            OpenError::Store(s) => panic!("a new temporary store reads back: {s}"),
+        })?;
         Ok(t)
     }
 
@@ -169,6 +181,7 @@ impl Transformer {
     pub(crate) fn open(
         stack: &Stack,
         config: StateTableConfig,
+        unresolved: UnresolvedConfig,
         store: Store,
         stats: Arc<HotStats>,
     ) -> Result<Transformer, OpenError> {
@@ -195,6 +208,7 @@ impl Transformer {
             tables,
             lookups,
             dedup: Dedup::open(&store, cap, stats)?,
+            unresolved: unresolved::Unresolved::open(&store, unresolved)?,
             seq: progress.seq,
             store,
             error: None,
@@ -215,6 +229,10 @@ impl Transformer {
             l.write_into(batch);
         }
         self.dedup.write_into(batch);
+        self.unresolved.write_into(batch);
+        if let Some(m) = &self.errors.metrics {
+            m.set_unresolved_waiting(self.unresolved.len());
+        }
         let progress = Progress {
             seq: self.seq,
             completed: self.completed,
@@ -230,10 +248,15 @@ impl Transformer {
         self.store.commit(batch)
     }
 
-    /// Records held in memory (entity states, lookup entries, dedup).
-    pub(crate) fn resident(&self) -> usize {
+    /// Records held in memory (entity states, lookup entries, account versions, recent
+    /// transaction signatures); the store holds all of them.
+    pub fn resident(&self) -> usize {
         self.tables.iter().map(HotTable::resident).sum::<usize>()
-            + self.lookups.iter().map(lookup::Indexes::resident).sum::<usize>()
+            + self
+                .lookups
+                .iter()
+                .map(lookup::Indexes::resident)
+                .sum::<usize>()
             + self.dedup.resident()
     }
 
@@ -274,19 +297,52 @@ impl Transformer {
             .flatten()
     }
 
-    /// The primary key `value` maps to in lookup `lookup` of entity type `entity`.
+    /// Where `value` of lookup `lookup` of entity type `entity` leads.
     pub(crate) fn resolve_lookup(
         &mut self,
         entity: usize,
         lookup: usize,
         value: &KeyVal,
-    ) -> Option<KeyVal> {
-        match self.lookups.get_mut(entity)?.resolve(lookup, value) {
-            Ok(k) => k,
+    ) -> Option<lookup::Resolution> {
+        match self.lookups.get_mut(entity)?.follow(lookup, value) {
+            Ok(r) => r,
             Err(e) => {
                 self.store_failed(e);
                 None
             }
+        }
+    }
+
+    /// Queues a binding whose lookup entry is missing; counts what the queue's bounds drop.
+    pub(crate) fn queue_unresolved(
+        &mut self,
+        entity: usize,
+        lookup: usize,
+        value: &KeyVal,
+        queued: unresolved::Queued,
+    ) {
+        self.stats.queued += 1;
+        for reason in self.unresolved.push(entity, lookup, value, queued) {
+            self.unresolved_dropped(reason, 1);
+        }
+    }
+
+    fn unresolved_dropped(&mut self, reason: unresolved::DropReason, n: u64) {
+        self.stats.unresolved_dropped += n;
+        if let Some(m) = &self.errors.metrics {
+            m.unresolved_dropped(reason.label(), n);
+        }
+        let label = reason.label();
+        if self.errors.logged.insert(format!("unresolved_{label}")) {
+            tracing::warn!(reason = label, "an item waiting for its lookup was dropped (further drops are counted in hyperstack_unresolved_dropped_total)");
+        }
+    }
+
+    /// Drops the waiting items too old at `slot`.
+    fn expire_unresolved(&mut self, slot: u64) {
+        let n = self.unresolved.expire(slot);
+        if n > 0 {
+            self.unresolved_dropped(unresolved::DropReason::Expired, n as u64);
         }
     }
 
@@ -301,6 +357,7 @@ impl Transformer {
         if let Some(ix) = self.lookups.get_mut(entity) {
             ix.link(lookup, value, target);
         }
+        self.unresolved.linked(entity, lookup, value);
     }
 
     /// Marks `update` applied; `false` when it was applied before (a duplicate).
@@ -352,7 +409,7 @@ impl Transformer {
         self.pending.as_ref().map(|p| p.slot)
     }
 
-    fn next_seq(&mut self, slot: u64) -> String {
+    pub(crate) fn next_seq(&mut self, slot: u64) -> String {
         if self.seq.0 == slot {
             self.seq.1 += 1;
         } else {
@@ -378,9 +435,7 @@ impl Transformer {
             }
         }
         self.stats.updates += 1;
-        if let Some(m) = &self.errors.metrics {
-            m.ingest_event(None);
-        }
+        self.expire_unresolved(update.slot());
         let before = out.len();
         if !self.plan.ordered {
             self.apply_now(update, out);
@@ -584,6 +639,7 @@ impl Transformer {
                 &seq,
                 out,
             );
+            apply::apply_ready(self, &plan, a.slot, out);
         }
     }
 

@@ -66,11 +66,30 @@ pub(crate) struct StopBinding {
 /// Everything one account type / instruction / event feeds, lookups first.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ItemPlan {
+    /// Which item this is (to find the plan again for a queued binding).
+    pub id: ItemId,
     pub lookups: Vec<LookupBinding>,
     pub fields: Vec<FieldBinding>,
     pub stops: Vec<StopBinding>,
     /// Instructions named by a `when`: the accounts they name are recorded.
     pub touches: bool,
+}
+
+/// Kinds of decoded items.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) enum ItemKind {
+    #[default]
+    Account,
+    Instruction,
+    Event,
+}
+
+/// An item of the stack: its kind, program and index in its IDL's list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct ItemId {
+    pub kind: ItemKind,
+    pub program: usize,
+    pub index: usize,
 }
 
 /// A field of an entity.
@@ -127,18 +146,31 @@ fn pubkey() -> Layout {
 
 impl Plan {
     pub fn compile(stack: &Stack, max_array_length: usize) -> Result<Plan, PlanError> {
-        let items = |f: fn(&crate::spec::idl::Idl) -> usize| -> Vec<Vec<ItemPlan>> {
-            stack
-                .idls
-                .iter()
-                .map(|i| vec![ItemPlan::default(); f(i)])
-                .collect()
-        };
+        let items =
+            |kind: ItemKind, f: fn(&crate::spec::idl::Idl) -> usize| -> Vec<Vec<ItemPlan>> {
+                stack
+                    .idls
+                    .iter()
+                    .enumerate()
+                    .map(|(program, i)| {
+                        (0..f(i))
+                            .map(|index| ItemPlan {
+                                id: ItemId {
+                                    kind,
+                                    program,
+                                    index,
+                                },
+                                ..ItemPlan::default()
+                            })
+                            .collect()
+                    })
+                    .collect()
+            };
         let mut plan = Plan {
             entities: Vec::new(),
-            accounts: items(|i| i.accounts.len()),
-            instructions: items(|i| i.instructions.len()),
-            events: items(|i| i.events.len()),
+            accounts: items(ItemKind::Account, |i| i.accounts.len()),
+            instructions: items(ItemKind::Instruction, |i| i.instructions.len()),
+            events: items(ItemKind::Event, |i| i.events.len()),
             ordered: false,
         };
         for (ei, entity) in stack.entities.iter().enumerate() {
@@ -297,6 +329,16 @@ impl Plan {
             lookups: entity.lookups.len(),
         });
         Ok(())
+    }
+
+    /// The plan of an item.
+    pub fn item(&self, id: ItemId) -> Option<&ItemPlan> {
+        let table = match id.kind {
+            ItemKind::Account => &self.accounts,
+            ItemKind::Instruction => &self.instructions,
+            ItemKind::Event => &self.events,
+        };
+        table.get(id.program)?.get(id.index)
     }
 
     fn item_mut(&mut self, stack: &Stack, source: &SourceRef) -> Result<&mut ItemPlan, String> {

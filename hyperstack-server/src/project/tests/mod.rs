@@ -103,7 +103,7 @@ fn json_frames(frames: &[Arc<EncodedFrame>]) -> Vec<Value> {
 
 #[test]
 fn views_describe_the_stack() {
-    let mut p = projector();
+    let p = projector();
     let names: Vec<(&str, &str, bool)> = p
         .views()
         .iter()
@@ -134,7 +134,7 @@ fn views_describe_the_stack() {
 
 #[test]
 fn subscribed_frames() {
-    let mut p = projector();
+    let p = projector();
     let trending = p
         .subscribed_frame(id(&p, "Token/trending"), false)
         .json()
