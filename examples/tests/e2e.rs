@@ -112,6 +112,8 @@ fn server(stack: &str, extra: &[&str]) -> (Proc, String) {
         "127.0.0.1:0",
         "--http",
         "127.0.0.1:0",
+        // Each test its own throwaway state (the default data directory is shared).
+        "--in-memory",
     ];
     args.extend_from_slice(extra);
     let p = Proc::spawn(env!("CARGO_BIN_EXE_server"), &args);

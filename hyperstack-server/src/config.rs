@@ -310,7 +310,7 @@ impl YellowstoneConfig {
 /// listener always runs (default [`WebSocketConfig`]); health monitoring, the HTTP endpoint
 /// and reconnection run with their defaults; without `yellowstone` the server ingests the
 /// builder's replay source, if any.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// WebSocket listener.
     pub websocket: Option<WebSocketConfig>,
@@ -330,6 +330,26 @@ pub struct ServerConfig {
     pub store: crate::store::StoreConfig,
     /// Items waiting for a lookup.
     pub unresolved: UnresolvedConfig,
+    /// With a live source, `/ready` needs ingestion within this many slots of the
+    /// upstream's latest slot (default 32, about 13 s).
+    pub ready_max_lag_slots: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            websocket: None,
+            yellowstone: None,
+            health: None,
+            http_health: None,
+            reconnection: None,
+            cache: EntityCacheConfig::default(),
+            state_table: StateTableConfig::default(),
+            store: crate::store::StoreConfig::default(),
+            unresolved: UnresolvedConfig::default(),
+            ready_max_lag_slots: 32,
+        }
+    }
 }
 
 impl ServerConfig {

@@ -18,6 +18,7 @@ pub mod http;
 pub mod ingest;
 pub mod metrics;
 mod mutation;
+pub mod ready;
 pub mod project;
 mod server;
 pub mod source;

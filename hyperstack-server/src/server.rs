@@ -21,6 +21,7 @@ use crate::ingest::{resolve_programs, spawn_source, SourceConfig, RAW_QUEUE};
 use crate::metrics::Metrics;
 use crate::mutation::Mutation;
 use crate::project::Projector;
+use crate::ready::{CatchUp, Readiness};
 use crate::source::replay::ReplayConfig;
 use crate::source::yellowstone::YellowstoneSourceConfig;
 use crate::source::Commitment;
@@ -295,39 +296,13 @@ impl ServerBuilder {
             (None, None) => None,
         };
         let health = HealthMonitor::new(health_config);
-        let stats = Arc::new(HotStats::default());
-        let identity = Identity {
-            stack_name: stack.name.clone(),
-            fingerprint: fingerprint(&stack),
-        };
-        let (store, created) = Store::open(&config.store, &identity)?;
-        let checkpoint = Checkpoint::load(&store)?;
-        if let Some(dir) = store.dir() {
-            match &checkpoint {
-                Some(c) => {
-                    tracing::info!(dir = %dir.display(), position = c.position, slot = ?c.slot, "state store opened: resuming after the checkpoint")
-                }
-                None if created => tracing::info!(dir = %dir.display(), "state store created"),
-                None => {
-                    tracing::info!(dir = %dir.display(), "state store opened (nothing ingested yet)")
-                }
-            }
-        }
-        let projector = Projector::open(
-            &stack,
-            config.cache,
-            config.state_table,
-            store.clone(),
-            stats.clone(),
-        )?;
-        let epoch: Arc<str> = Arc::from(projector.epoch());
-        let views = Arc::new(projector.views().to_vec());
+        let views = Arc::new(crate::project::view_infos(&stack));
         let metrics = Arc::new(Metrics::new(
             views.iter().map(|v| v.full_name.clone()).collect(),
         ));
-        metrics.attach_store(store.clone(), stats.clone());
         #[cfg(feature = "otel")]
         crate::telemetry::export_metrics(metrics.clone());
+        let readiness = Arc::new(Readiness::new());
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let (bus_tx, bus_rx) = mpsc::channel(4_096);
         let (mutation_tx, mutation_rx) = mpsc::channel(ws_config.message_queue_size.max(64));
@@ -363,6 +338,7 @@ impl ServerBuilder {
                 metrics: metrics.clone(),
                 views: Arc::new(describe_views(&stack, &views)),
                 ready: ready.clone(),
+                readiness: readiness.clone(),
             };
             let shutdown = shutdown_rx.clone();
             tasks.push(tokio::spawn(async move {
@@ -371,6 +347,33 @@ impl ServerBuilder {
                 }
             }));
         }
+        let stats = Arc::new(HotStats::default());
+        let identity = Identity {
+            stack_name: stack.name.clone(),
+            fingerprint: fingerprint(&stack),
+        };
+        let (store, created) = Store::open(&config.store, &identity)?;
+        let checkpoint = Checkpoint::load(&store)?;
+        if let Some(dir) = store.dir() {
+            match &checkpoint {
+                Some(c) => {
+                    tracing::info!(dir = %dir.display(), position = c.position, slot = ?c.slot, "state store opened: resuming after the checkpoint")
+                }
+                None if created => tracing::info!(dir = %dir.display(), "state store created"),
+                None => {
+                    tracing::info!(dir = %dir.display(), "state store opened (nothing ingested yet)")
+                }
+            }
+        }
+        let projector = Projector::open(
+            &stack,
+            config.cache,
+            config.state_table,
+            store.clone(),
+            stats.clone(),
+        )?;
+        let epoch: Arc<str> = Arc::from(projector.epoch());
+        metrics.attach_store(store.clone(), stats.clone());
         tasks.push(health.spawn_heartbeat(shutdown_rx.clone()));
 
         tasks.push(tokio::spawn(bus::run(
@@ -420,6 +423,16 @@ impl ServerBuilder {
             transformer = Some(t);
             raw = Some(raw_rx);
         }
+        let (caught_up_tx, caught_up) = watch::channel(false);
+        let catch_up = match (&raw, &checkpoint) {
+            (Some(_), _) if config.yellowstone.is_some() => CatchUp::Live {
+                max_lag: config.ready_max_lag_slots,
+            },
+            (Some(_), Some(c)) => CatchUp::Replay {
+                position: c.position,
+            },
+            _ => CatchUp::Nothing,
+        };
         let engine = Engine {
             store: store.clone(),
             store_config: config.store.clone(),
@@ -432,11 +445,14 @@ impl ServerBuilder {
             output: output_tx,
             metrics: metrics.clone(),
             health: health.clone(),
+            readiness: readiness.clone(),
+            caught_up: caught_up_tx,
             checkpoint: checkpoint.unwrap_or_default(),
         };
         let engine_thread = engine.spawn(shutdown_rx.clone()).map_err(|e| {
             ServerError::Unsupported(format!("cannot start the engine thread: {e}"))
         })?;
+        readiness.opened(catch_up);
 
         let connections = Arc::new(Connections::default());
         let ctx = ClientContext {
@@ -462,6 +478,7 @@ impl ServerBuilder {
         tracing::info!(websocket = %ws_local, http = ?http_local, stack = %stack.name, "hyperstack server listening");
         Ok(RunningServer {
             engine: Some(engine_thread),
+            caught_up,
             ws_addr: ws_local,
             http_addr: http_local,
             mutations,
@@ -542,6 +559,7 @@ fn fingerprint(stack: &Stack) -> String {
 /// A started server.
 pub struct RunningServer {
     engine: Option<std::thread::JoinHandle<Result<(), EngineError>>>,
+    caught_up: watch::Receiver<bool>,
     ws_addr: SocketAddr,
     http_addr: Option<SocketAddr>,
     mutations: MutationSender,
@@ -562,6 +580,13 @@ impl RunningServer {
     /// Where the HTTP health endpoint listens, when enabled.
     pub fn http_addr(&self) -> Option<SocketAddr> {
         self.http_addr
+    }
+
+    /// Resolves once a finite source (a replay without looping) has ended and every one of
+    /// its updates is applied, committed and published; never for a live or looping source.
+    pub async fn caught_up(&self) {
+        let mut rx = self.caught_up.clone();
+        let _ = rx.wait_for(|done| *done).await;
     }
 
     /// The entry point of mutations.

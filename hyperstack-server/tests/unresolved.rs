@@ -38,15 +38,9 @@ async fn events_wait_for_their_lookup_and_expired_ones_are_counted() {
         .spawn()
         .await
         .unwrap();
-    let health = server.health().clone();
-    tokio::time::timeout(WAIT, async {
-        while !health.is_completed().await {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await
-    .expect("the replay ends");
-    server.mutations().drained().await;
+    tokio::time::timeout(WAIT, server.caught_up())
+        .await
+        .expect("the replay ends");
 
     let mut c = Client::connect(server.local_addr()).await;
     c.send(json!({"view": "Token/state", "key": early_curve.to_base58()}))

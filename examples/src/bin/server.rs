@@ -1,12 +1,15 @@
-//! Serves an example stack. With `YELLOWSTONE_ENDPOINT` (and `YELLOWSTONE_TOKEN`) set it ingests
-//! live from that endpoint; otherwise it replays data generated for the stack (deterministic,
-//! Borsh-encoded account updates and transactions), at a realistic pace, looping.
+//! Serves an example stack. With `YELLOWSTONE_ENDPOINT` (and `YELLOWSTONE_X_TOKEN`) set it
+//! ingests live from that endpoint; otherwise it replays data generated for the stack
+//! (deterministic, Borsh-encoded account updates and transactions), at a realistic pace,
+//! looping. State is kept in `--data-dir` (default `./hyperstack-data`, one store per stack
+//! in it): stopped and started again, the server resumes where it was.
 //!
 //! ```sh
 //! cargo run --release -p examples --bin server -- --stack pump
 //! ```
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
@@ -44,6 +47,12 @@ struct Args {
     /// Replay once instead of looping.
     #[arg(long)]
     no_loop: bool,
+    /// Where the state lives (each stack in a directory of its own inside).
+    #[arg(long, default_value = "./hyperstack-data", conflicts_with = "in_memory")]
+    data_dir: PathBuf,
+    /// Keep the state in a temporary directory removed at exit instead (nothing survives).
+    #[arg(long)]
+    in_memory: bool,
 }
 
 #[tokio::main]
@@ -54,6 +63,7 @@ async fn main() -> anyhow::Result<()> {
         Stack::Pump => pump_stack::spec(),
         Stack::Game => game_stack::spec(),
     };
+    let stack_dir = args.data_dir.join(&spec.name);
     let builder = Server::builder()
         .spec(spec)
         .websocket()
@@ -61,6 +71,12 @@ async fn main() -> anyhow::Result<()> {
         .health_monitoring()
         .health_bind(args.http)
         .reconnection();
+    let builder = if args.in_memory {
+        builder.in_memory()
+    } else {
+        tracing::info!(dir = %stack_dir.display(), "state kept in the data directory");
+        builder.data_dir(stack_dir)
+    };
     let builder = match YellowstoneConfig::from_env() {
         Some(y) => {
             tracing::info!(endpoint = %y.endpoint, "live ingestion from Yellowstone");

@@ -28,6 +28,7 @@ use crate::health::{HealthMonitor, StreamStatus};
 use crate::metrics::Metrics;
 use crate::mutation::Mutation;
 use crate::project::{EncodedFrame, Projector, Published, SnapshotJob, ViewId};
+use crate::ready::Readiness;
 use crate::source::RawUpdate;
 use crate::store::{Store, StoreConfig, StoreError};
 use crate::transform::Transformer;
@@ -92,6 +93,10 @@ pub(crate) struct Engine {
     pub output: mpsc::Sender<Output>,
     pub metrics: Arc<Metrics>,
     pub health: HealthMonitor,
+    /// What `/ready` reports of catching up.
+    pub readiness: Arc<Readiness>,
+    /// Set once a finite source ended and all of its updates are applied and published.
+    pub caught_up: watch::Sender<bool>,
     pub checkpoint: Checkpoint,
 }
 
@@ -117,6 +122,8 @@ impl From<StoreError> for EngineError {
 struct Batch {
     frames: Vec<Published>,
     updates: usize,
+    /// Raw updates from the source among `updates`.
+    raw: usize,
     opened: Option<Instant>,
 }
 
@@ -152,6 +159,12 @@ impl Engine {
                 if let Err(e) = self.commit(&mut batch).await {
                     break Err(e);
                 }
+                if idle && !holding && self.transformer.is_some() {
+                    // Everything the source handed over is applied and committed: as far as
+                    // ingestion goes, the server is at the upstream's latest slot.
+                    let tip = self.health.latest_slot().await;
+                    self.readiness.progress(tip.or(self.checkpoint.slot), tip);
+                }
                 if let Some(every) = self.store_config.fsync_interval {
                     if last_sync.elapsed() >= every {
                         if let Err(e) = self.store.sync() {
@@ -183,9 +196,11 @@ impl Engine {
                         if let Err(e) = self.commit(&mut batch).await {
                             break Err(e);
                         }
+                        self.readiness.source_ended();
                         if self.health.is_completed().await {
                             let stats = self.transformer.as_ref().map(Transformer::stats);
                             tracing::info!(?stats, position = self.checkpoint.position, "ingestion caught up: every update of the source is applied");
+                            self.caught_up.send_replace(true);
                         }
                     }
                 },
@@ -253,6 +268,7 @@ impl Engine {
             .taken(update, held_before, transformer.held_slot());
         batch.opened.get_or_insert_with(Instant::now);
         batch.updates += 1;
+        batch.raw += 1;
         for m in &out {
             self.project(m, batch)?;
         }

@@ -82,6 +82,9 @@ pub struct HealthSnapshot {
     /// A finite source (a replay) delivered everything: the state served is final.
     #[serde(default)]
     pub completed: bool,
+    /// The latest slot the upstream reached, if it said.
+    #[serde(default)]
+    pub latest_slot: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -92,6 +95,7 @@ struct State {
     last_error: Option<String>,
     error_count: u64,
     completed: bool,
+    latest_slot: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -120,6 +124,7 @@ impl HealthMonitor {
             last_error: None,
             error_count: 0,
             completed: false,
+            latest_slot: None,
         };
         HealthMonitor {
             inner: Arc::new(Inner {
@@ -198,6 +203,19 @@ impl HealthMonitor {
     /// [`HealthMonitor::record_completion`]).
     pub async fn is_completed(&self) -> bool {
         self.state().completed
+    }
+
+    /// The upstream reached `slot` (its slot updates, or the slot of any update).
+    pub async fn record_slot(&self, slot: u64) {
+        let mut state = self.state();
+        if state.latest_slot.is_none_or(|s| slot > s) {
+            state.latest_slot = Some(slot);
+        }
+    }
+
+    /// The latest slot the upstream reached, if it said.
+    pub async fn latest_slot(&self) -> Option<u64> {
+        self.state().latest_slot
     }
 
     /// An upstream event arrived.
@@ -294,6 +312,7 @@ impl HealthMonitor {
                 .map(|t| millis(now.saturating_duration_since(t))),
             stale: self.stale(&state, now),
             completed: state.completed,
+            latest_slot: state.latest_slot,
         }
     }
 

@@ -47,6 +47,8 @@ pub struct HttpState {
     pub views: Arc<Vec<ViewDescription>>,
     /// Set once the server is up (listeners bound, stack loaded); `/ready` needs it.
     pub ready: Arc<AtomicBool>,
+    /// The state store opening, ingestion catching up after a restart.
+    pub readiness: Arc<crate::ready::Readiness>,
 }
 
 /// One view as listed by `GET /views`.

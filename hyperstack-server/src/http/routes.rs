@@ -60,6 +60,8 @@ async fn health(state: &HttpState) -> HttpResponse {
 async fn ready(state: &HttpState) -> HttpResponse {
     let reason = if !state.ready.load(Ordering::Acquire) {
         Some("server is starting".to_string())
+    } else if let Some(reason) = state.readiness.reason() {
+        Some(reason)
     } else {
         match &state.health {
             None => None,
@@ -133,6 +135,7 @@ mod tests {
                 fields: vec!["mint".into()],
             }]),
             ready: Arc::new(AtomicBool::new(false)),
+            readiness: Arc::new(crate::ready::Readiness::ready()),
         }
     }
 

@@ -216,29 +216,7 @@ impl Projector {
             let mut views = Vec::new();
             for view in &entity.views {
                 let id = p.infos.len();
-                let (kind, mode) = match &view.kind {
-                    ViewKind::State => (Kind::State, "state"),
-                    ViewKind::List => (
-                        Kind::List(ListWindow::new(cache.max_entities_per_view)),
-                        "list",
-                    ),
-                    ViewKind::Append => (Kind::Append, "append"),
-                    ViewKind::Derived(d) => {
-                        (Kind::Derived(Box::new(Derived::new(entity, d))), "list")
-                    }
-                };
-                let sort = match &kind {
-                    Kind::Derived(d) => d.sort().cloned(),
-                    _ => None,
-                };
-                let info = ViewInfo {
-                    id,
-                    full_name: view.full_name.clone(),
-                    entity: entity.name.clone(),
-                    mode,
-                    sort,
-                    keyed: matches!(kind, Kind::State),
-                };
+                let (kind, info) = view_of(id, entity, view, cache);
                 let subscribed = [false, true].map(|resumed| {
                     Arc::new(subscribed_frame(&info, resumed, &p.epoch, &announced))
                 });
@@ -438,6 +416,46 @@ impl Projector {
             .disk_reads
             .load(std::sync::atomic::Ordering::Relaxed)
     }
+}
+
+/// The state and description of view `id`.
+fn view_of(
+    id: ViewId,
+    entity: &hyperstack_spec::Entity,
+    view: &hyperstack_spec::View,
+    cache: EntityCacheConfig,
+) -> (Kind, ViewInfo) {
+    let (kind, mode) = match &view.kind {
+        ViewKind::State => (Kind::State, "state"),
+        ViewKind::List => (
+            Kind::List(ListWindow::new(cache.max_entities_per_view)),
+            "list",
+        ),
+        ViewKind::Append => (Kind::Append, "append"),
+        ViewKind::Derived(d) => (Kind::Derived(Box::new(Derived::new(entity, d))), "list"),
+    };
+    let sort = match &kind {
+        Kind::Derived(d) => d.sort().cloned(),
+        _ => None,
+    };
+    let info = ViewInfo {
+        id,
+        full_name: view.full_name.clone(),
+        entity: entity.name.clone(),
+        mode,
+        sort,
+        keyed: matches!(kind, Kind::State),
+    };
+    (kind, info)
+}
+
+/// Every view of `stack`, as [`Projector::views`] lists them (without opening a store).
+pub fn view_infos(stack: &Stack) -> Vec<ViewInfo> {
+    let views = stack.entities.iter().flat_map(|e| e.views.iter().map(move |v| (e, v)));
+    views
+        .enumerate()
+        .map(|(id, (entity, view))| view_of(id, entity, view, EntityCacheConfig::default()).1)
+        .collect()
 }
 
 fn subscribed_frame(

@@ -265,8 +265,12 @@ impl Runner<'_> {
                         return End::Stop;
                     }
                     self.slots.observe(slot);
+                    self.health.record_slot(slot).await;
                 }
-                Converted::Slot(slot) => self.slots.observe(slot),
+                Converted::Slot(slot) => {
+                    self.slots.observe(slot);
+                    self.health.record_slot(slot).await;
+                }
                 Converted::Ping => {
                     let ping = SubscribeRequest {
                         ping: Some(SubscribeRequestPing { id: 1 }),
