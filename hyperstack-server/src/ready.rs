@@ -25,8 +25,14 @@ pub(crate) enum CatchUp {
 #[derive(Debug)]
 enum Gate {
     Opening,
-    Replaying { position: u64 },
-    Live { max_lag: u64, applied: Option<u64>, tip: Option<u64> },
+    Replaying {
+        position: u64,
+    },
+    Live {
+        max_lag: u64,
+        applied: Option<u64>,
+        tip: Option<u64>,
+    },
     Ready,
 }
 

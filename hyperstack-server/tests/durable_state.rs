@@ -154,12 +154,34 @@ fn history(tokens: u8) -> Vec<RawUpdate> {
             out.push(trade_tx(slot, 0, sig(n), mint, curve, user, 1 + n, true));
             n += 1;
         }
-        out.push(create_tx(slot, 1, sig(n), mint, curve, user, &format!("T{t}")));
+        out.push(create_tx(
+            slot,
+            1,
+            sig(n),
+            mint,
+            curve,
+            user,
+            &format!("T{t}"),
+        ));
         out.push(curve_update(curve, slot, n, Curve::new(30 + n, 1_000)));
         for k in 0..3 {
             n += 1;
-            out.push(trade_tx(slot + 1, k, sig(n), mint, curve, user, 10 * n, k % 2 == 0));
-            out.push(curve_update(curve, slot + 1, n, Curve::new(30 + n, 1_000 - n)));
+            out.push(trade_tx(
+                slot + 1,
+                k,
+                sig(n),
+                mint,
+                curve,
+                user,
+                10 * n,
+                k % 2 == 0,
+            ));
+            out.push(curve_update(
+                curve,
+                slot + 1,
+                n,
+                Curve::new(30 + n, 1_000 - n),
+            ));
         }
     }
     out
@@ -196,7 +218,8 @@ async fn everything(server: &RunningServer) -> Vec<serde_json::Value> {
     let mut out = Vec::new();
     for row in &list {
         let mut s = Client::connect(server.local_addr()).await;
-        s.send(json!({"view": "Token/state", "key": row["key"]})).await;
+        s.send(json!({"view": "Token/state", "key": row["key"]}))
+            .await;
         s.next_json().await;
         out.extend(rows(&s.read_snapshot().await));
     }
@@ -235,7 +258,10 @@ async fn a_replay_resumed_after_a_restart_ends_as_an_uninterrupted_one() {
     assert_eq!(status, 503, "{body}");
     let reason = body["reason"].as_str().unwrap_or_default();
     assert!(
-        reason.contains(&format!("after the {} updates already applied", first.len())),
+        reason.contains(&format!(
+            "after the {} updates already applied",
+            first.len()
+        )),
         "{reason}"
     );
     server.shutdown(Duration::from_secs(5)).await;

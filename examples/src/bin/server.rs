@@ -48,7 +48,11 @@ struct Args {
     #[arg(long)]
     no_loop: bool,
     /// Where the state lives (each stack in a directory of its own inside).
-    #[arg(long, default_value = "./hyperstack-data", conflicts_with = "in_memory")]
+    #[arg(
+        long,
+        default_value = "./hyperstack-data",
+        conflicts_with = "in_memory"
+    )]
     data_dir: PathBuf,
     /// Keep the state in a temporary directory removed at exit instead (nothing survives).
     #[arg(long)]

@@ -59,6 +59,40 @@ impl Curve {
     }
 }
 
+/// One trade as the simulation made it (its own log, independent of any decoding).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trade {
+    /// Slot of the transaction.
+    pub slot: u64,
+    /// Index of the curve in [`PumpSim::curves`].
+    pub curve: usize,
+    /// Lamports traded.
+    pub sol: u64,
+    /// Base units traded.
+    pub tokens: u64,
+    /// A buy (else a sell).
+    pub is_buy: bool,
+    /// The trader.
+    pub user: Pubkey,
+    /// The event's timestamp.
+    pub timestamp: i64,
+    /// Virtual SOL reserves after the trade.
+    pub virtual_sol: u64,
+    /// Virtual token reserves after the trade.
+    pub virtual_token: u64,
+}
+
+/// What the simulation did, in order: every token launch and trade.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PumpLog {
+    /// Slot each curve was created in, by curve index.
+    pub created: Vec<u64>,
+    /// Every trade, in the order of the updates.
+    pub trades: Vec<Trade>,
+    /// Curve indices in the order their entity was last touched (a create or a trade).
+    pub touched: Vec<usize>,
+}
+
 const NAMES: [&str; 12] = [
     "Moon", "Frog", "Rocket", "Cat", "Doge", "Pepe", "Laser", "Otter", "Comet", "Tiger", "Pixel",
     "Nova",
@@ -79,6 +113,7 @@ pub struct PumpSim {
     signature: [u8; 64],
     write_version: u64,
     out: Vec<Update>,
+    log: PumpLog,
 }
 
 impl PumpSim {
@@ -98,11 +133,18 @@ impl PumpSim {
             signature: [0; 64],
             write_version: 0,
             out: Vec::new(),
+            log: PumpLog::default(),
         }
     }
 
-    /// Runs `slots` slots and returns every update, in order.
-    pub fn run(mut self, slots: u64) -> (Vec<Update>, Vec<Curve>) {
+    /// Runs `slots` slots and returns every update, in order, and the final curves.
+    pub fn run(self, slots: u64) -> (Vec<Update>, Vec<Curve>) {
+        let (updates, curves, _) = self.run_logged(slots);
+        (updates, curves)
+    }
+
+    /// [`PumpSim::run`], also returning the simulation's own log of launches and trades.
+    pub fn run_logged(mut self, slots: u64) -> (Vec<Update>, Vec<Curve>, PumpLog) {
         let end = self.slot + slots;
         let mut hot: Option<usize> = None;
         while self.slot < end {
@@ -129,7 +171,7 @@ impl PumpSim {
             }
             self.slot += 1;
         }
-        (self.out, self.curves)
+        (self.out, self.curves, self.log)
     }
 
     fn open_curve(&mut self) -> Option<usize> {
@@ -216,6 +258,8 @@ impl PumpSim {
             &[event],
         )));
         self.curves.push(curve);
+        self.log.created.push(self.slot);
+        self.log.touched.push(n);
         self.write_curve(n);
     }
 
@@ -286,16 +330,29 @@ impl PumpSim {
             self.rng.key(),
             user,
         ];
+        let timestamp = 1_700_000_000 + self.slot as i64 / 2;
         let trade = Borsh::with_discriminator("event", "TradeEvent")
             .pubkey(&c.mint)
             .u64(sol)
             .u64(tokens)
             .bool(is_buy)
             .pubkey(&user)
-            .i64(1_700_000_000 + self.slot as i64 / 2)
+            .i64(timestamp)
             .u64(c.virtual_sol)
             .u64(c.virtual_token)
             .finish();
+        self.log.trades.push(Trade {
+            slot: self.slot,
+            curve: i,
+            sol,
+            tokens,
+            is_buy,
+            user,
+            timestamp,
+            virtual_sol: c.virtual_sol,
+            virtual_token: c.virtual_token,
+        });
+        self.log.touched.push(i);
         let mut events = vec![trade];
         if completes {
             let done = Borsh::with_discriminator("event", "CompleteEvent")

@@ -76,20 +76,35 @@ impl Actor {
     /// Rows answerable now: the subscription's own complete store, or for a state key, a
     /// complete `<Entity>/list` subscription that holds every entity anyway.
     fn ready_rows(&self, target: &Target) -> Option<Rows> {
-        if let Some(sub) = self.subs.get(target).filter(|s| s.store.is_ready()) {
+        if let Some(sub) = self.subs.get(target).filter(|_| self.current(target)) {
             return Some(sub.store.rows(sub.sort.as_ref()));
         }
+        // A state key held by a current `<Entity>/list` subscription: its entity is complete
+        // there. (A list holds only its window of entities: a key it lacks is asked of the
+        // state view, which knows every entity.)
         let key = target.key.as_ref()?;
         let (entity, _) = target.view.split_once('/')?;
         let list = Target {
             view: format!("{entity}/list"),
             key: None,
         };
-        let store = &self.subs.get(&list).filter(|s| s.store.is_ready())?.store;
-        let row = store
-            .get(key)
-            .map(|v| (key.clone(), std::sync::Arc::new(v.clone())));
-        Some(row.into_iter().collect())
+        let store = &self.subs.get(&list).filter(|_| self.current(&list))?.store;
+        let row = store.get(key)?;
+        Some(vec![(key.clone(), std::sync::Arc::new(row.clone()))])
+    }
+
+    /// Whether the store of `target` reflects the view now: connected, loaded, and not
+    /// waiting for a (re)subscription or in the middle of a new snapshot.
+    fn current(&self, target: &Target) -> bool {
+        self.connected
+            && self
+                .subs
+                .get(target)
+                .is_some_and(|s| s.store.is_ready() && !s.store.in_snapshot())
+            && !self
+                .pending
+                .get(&target.view)
+                .is_some_and(|q| q.contains(target))
     }
 
     /// Creates the subscription of `target` if needed (subscribing when connected).

@@ -329,9 +329,13 @@ impl Engine {
         let (result, took) = crate::store::timed(|| self.store.commit(write));
         result?;
         self.metrics.store_committed(took, batch.updates);
-        let resident =
-            self.projector.resident() + self.transformer.as_ref().map_or(0, Transformer::resident);
-        self.metrics.set_store_hot_records(resident);
+        self.metrics
+            .set_store_hot_records("entities", self.projector.largest_hot_set());
+        if let Some(t) = &self.transformer {
+            for (kind, n) in t.hot_sets() {
+                self.metrics.set_store_hot_records(kind, n);
+            }
+        }
         let frames = std::mem::take(&mut batch.frames);
         *batch = Batch::default();
         if !frames.is_empty() {

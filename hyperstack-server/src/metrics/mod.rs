@@ -225,9 +225,10 @@ impl Metrics {
         self.store.committed(took, updates);
     }
 
-    /// Records of the state store held in memory now.
-    pub fn set_store_hot_records(&self, n: usize) {
-        self.store.set_hot_records(n);
+    /// Records of `kind` (`entities`, `states`, `lookups`, `accounts`, `signatures`) held in
+    /// memory now: the largest hot set of that kind.
+    pub fn set_store_hot_records(&self, kind: &str, n: usize) {
+        self.store.set_hot_records(kind, n);
     }
 
     /// State store commits so far.
@@ -235,9 +236,9 @@ impl Metrics {
         self.store.commits()
     }
 
-    /// Records of the state store in memory, as last reported.
-    pub fn store_hot_records(&self) -> u64 {
-        self.store.hot_records()
+    /// Records of `kind` of the state store in memory, as last reported.
+    pub fn store_hot_records(&self, kind: &str) -> u64 {
+        self.store.hot_records(kind)
     }
 
     /// Records read from disk because they were not in memory, so far.

@@ -23,8 +23,12 @@ pub(crate) struct StoreMetrics {
     updates: AtomicU64,
     commit_micros: AtomicU64,
     buckets: [AtomicU64; BUCKETS.len()],
-    hot_records: AtomicU64,
+    /// Per kind of record, in the order of [`KINDS`].
+    hot_records: [AtomicU64; KINDS.len()],
 }
+
+/// Kinds of records held in memory in front of the store.
+pub(crate) const KINDS: [&str; 5] = ["entities", "states", "lookups", "accounts", "signatures"];
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -53,17 +57,22 @@ impl StoreMetrics {
         }
     }
 
-    /// Records held in memory now (every hot set together).
-    pub fn set_hot_records(&self, n: usize) {
-        self.hot_records.store(n as u64, Ordering::Relaxed);
+    /// Records of `kind` (one of [`KINDS`]) held in memory now, the largest set of that kind.
+    pub fn set_hot_records(&self, kind: &str, n: usize) {
+        if let Some(i) = KINDS.iter().position(|k| *k == kind) {
+            self.hot_records[i].store(n as u64, Ordering::Relaxed);
+        }
     }
 
     pub fn commits(&self) -> u64 {
         self.commits.load(Ordering::Relaxed)
     }
 
-    pub fn hot_records(&self) -> u64 {
-        self.hot_records.load(Ordering::Relaxed)
+    pub fn hot_records(&self, kind: &str) -> u64 {
+        KINDS
+            .iter()
+            .position(|k| *k == kind)
+            .map_or(0, |i| self.hot_records[i].load(Ordering::Relaxed))
     }
 
     pub fn disk_reads(&self) -> u64 {
@@ -105,9 +114,11 @@ impl StoreMetrics {
         let _ = writeln!(out, "hyperstack_{name}_count {commits}");
         let name = header(
             out,
-            "store_hot_records gauge Records of the state store held in memory (the hot set).",
+            "store_hot_records gauge Records of the state store held in memory (the largest hot set of each kind).",
         );
-        let _ = writeln!(out, "hyperstack_{name} {}", load(&self.hot_records));
+        for (kind, n) in KINDS.iter().zip(&self.hot_records) {
+            let _ = writeln!(out, "hyperstack_{name}{{kind=\"{kind}\"}} {}", load(n));
+        }
         let name = header(
             out,
             "store_disk_reads_total counter Records read from disk because they were not in memory.",

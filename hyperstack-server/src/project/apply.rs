@@ -52,11 +52,13 @@ pub(super) fn apply_change(
                 hidden: &hidden,
                 seq: m.seq.as_deref(),
             };
+            // The whole entity, copied once for the views that send it whole.
+            let mut full: Option<Map<String, Value>> = None;
             for &v in &views {
                 match out.tag(v) {
                     Tag::State if !existed => {
-                        let full = full_of(entity, &store_key)?;
-                        out.publish(v, &m.key, Op::Upsert, Some(emitted(&full, &hidden)), vec![]);
+                        let full = whole(&mut full, entity, &store_key)?;
+                        out.publish(v, &m.key, Op::Upsert, Some(emitted(full, &hidden)), vec![]);
                     }
                     Tag::State if visible => {
                         out.publish(v, &m.key, Op::Patch, Some(patch), append.clone())
@@ -68,12 +70,12 @@ pub(super) fn apply_change(
                             out.publish(v, left, Op::Delete, None, vec![]);
                         }
                         if touch.entered {
-                            let full = full_of(entity, &store_key)?;
+                            let full = whole(&mut full, entity, &store_key)?;
                             out.publish(
                                 v,
                                 &m.key,
                                 Op::Upsert,
-                                Some(emitted(&full, &hidden)),
+                                Some(emitted(full, &hidden)),
                                 vec![],
                             );
                         } else if visible {
@@ -81,12 +83,12 @@ pub(super) fn apply_change(
                         }
                     }
                     Tag::Append => {
-                        let full = full_of(entity, &store_key)?;
-                        out.publish(v, &m.key, Op::Upsert, Some(emitted(&full, &hidden)), vec![]);
+                        let full = whole(&mut full, entity, &store_key)?;
+                        out.publish(v, &m.key, Op::Upsert, Some(emitted(full, &hidden)), vec![]);
                     }
                     Tag::Derived => {
-                        let full = full_of(entity, &store_key)?;
-                        let delta = out.derived_change(v, &m.key, Some(&full), entity)?;
+                        let full = whole(&mut full, entity, &store_key)?;
+                        let delta = out.derived_change(v, &m.key, Some(full), entity)?;
                         if delta.was_member && delta.is_member && visible {
                             out.publish(v, &m.key, Op::Patch, Some(patch), append.clone());
                         }
@@ -121,6 +123,18 @@ fn set_seq(obj: &mut Map<String, Value>, seq: Option<&str>) {
     if let Some(seq) = seq {
         obj.insert(frame::SEQ_FIELD.to_string(), Value::String(seq.to_string()));
     }
+}
+
+/// The whole entity, copied from the store the first time a view needs it.
+fn whole<'f>(
+    full: &'f mut Option<Map<String, Value>>,
+    entity: &mut EntityState,
+    store_key: &[u8],
+) -> Result<&'f Map<String, Value>, StoreError> {
+    if full.is_none() {
+        *full = Some(full_of(entity, store_key)?);
+    }
+    Ok(full.get_or_insert_with(Map::new))
 }
 
 /// A copy of the stored entity (views that send it whole need it while the store is

@@ -410,6 +410,16 @@ impl Projector {
         self.entities.iter().map(|e| e.store.resident()).sum()
     }
 
+    /// The largest hot set of entities of one type (each is bounded by
+    /// `StateTableConfig::max_entries`).
+    pub(crate) fn largest_hot_set(&self) -> usize {
+        self.entities
+            .iter()
+            .map(|e| e.store.resident())
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Entities (JSON) read from the store because they were not in memory, so far.
     pub fn disk_reads(&self) -> u64 {
         self.stats
@@ -451,7 +461,10 @@ fn view_of(
 
 /// Every view of `stack`, as [`Projector::views`] lists them (without opening a store).
 pub fn view_infos(stack: &Stack) -> Vec<ViewInfo> {
-    let views = stack.entities.iter().flat_map(|e| e.views.iter().map(move |v| (e, v)));
+    let views = stack
+        .entities
+        .iter()
+        .flat_map(|e| e.views.iter().map(move |v| (e, v)));
     views
         .enumerate()
         .map(|(id, (entity, view))| view_of(id, entity, view, EntityCacheConfig::default()).1)

@@ -112,6 +112,15 @@ impl Indexes {
         Ok(None)
     }
 
+    /// Entries in memory in the largest index.
+    pub fn largest(&self) -> usize {
+        self.tables
+            .iter()
+            .map(HotTable::resident)
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Entries in memory.
     pub fn resident(&self) -> usize {
         self.tables.iter().map(HotTable::resident).sum()

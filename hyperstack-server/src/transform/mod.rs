@@ -40,7 +40,7 @@ use crate::mutation::Mutation;
 use crate::source::{AccountUpdate, Pubkey, RawUpdate, TransactionUpdate};
 use crate::spec::Stack;
 use crate::store::hot::{HotStats, HotTable};
-use crate::store::{entity_key, DataLocation, Identity, Store, StoreConfig, StoreError};
+use crate::store::{DataLocation, Identity, Store, StoreConfig, StoreError};
 use persist::{Dedup, Progress};
 
 pub use plan::PlanError;
@@ -66,6 +66,14 @@ pub(crate) enum KeyVal {
     Pubkey(Pubkey),
     Int(i128),
     Str(Box<str>),
+}
+
+/// The store key of an entity's state: the entity type's index and the key's typed bytes
+/// (no rendering to text on the hot path).
+fn state_key(entity: usize, key: &KeyVal) -> Vec<u8> {
+    let mut k = crate::store::entity_prefix(u16::try_from(entity).unwrap_or(u16::MAX)).to_vec();
+    k.extend_from_slice(&key.key_bytes());
+    k
 }
 
 impl KeyVal {
@@ -260,6 +268,31 @@ impl Transformer {
             + self.dedup.resident()
     }
 
+    /// The largest hot set of each kind of record: entity states (per entity type), lookup
+    /// entries (per index), account versions; and the transaction signatures remembered.
+    pub(crate) fn hot_sets(&self) -> [(&'static str, usize); 4] {
+        [
+            (
+                "states",
+                self.tables
+                    .iter()
+                    .map(HotTable::resident)
+                    .max()
+                    .unwrap_or(0),
+            ),
+            (
+                "lookups",
+                self.lookups
+                    .iter()
+                    .map(lookup::Indexes::largest)
+                    .max()
+                    .unwrap_or(0),
+            ),
+            ("accounts", self.dedup.accounts_resident()),
+            ("signatures", self.dedup.signatures_resident()),
+        ]
+    }
+
     /// The first store error met while applying, if any (the state store failed: ingestion
     /// must stop).
     pub(crate) fn take_error(&mut self) -> Option<StoreError> {
@@ -278,12 +311,11 @@ impl Transformer {
     /// new.
     pub(crate) fn state_mut(&mut self, entity: usize, key: &KeyVal) -> Option<&mut EntityState> {
         let n = self.plan.entities.get(entity)?.fields.len();
-        let rendered = key.render();
-        let store_key = entity_key(u16::try_from(entity).unwrap_or(u16::MAX), &rendered);
+        let store_key = state_key(entity, key);
         let table = self.tables.get_mut(entity)?;
         match table.contains(&store_key) {
             Ok(true) => {}
-            Ok(false) => table.insert(&store_key, EntityState::new(rendered, n)),
+            Ok(false) => table.insert(&store_key, EntityState::new(key.render(), n)),
             Err(e) => {
                 self.store_failed(e);
                 return None;
@@ -691,7 +723,17 @@ impl Transformer {
         let ei = self.plan.entities.iter().position(|e| &*e.name == entity)?;
         let plan = Arc::clone(&self.plan);
         let plan = &plan.entities[ei];
-        let store_key = entity_key(u16::try_from(ei).unwrap_or(u16::MAX), key);
+        // The key as clients see it: an address, a number or a string.
+        let candidates = [
+            key.parse::<Pubkey>().ok().map(KeyVal::Pubkey),
+            key.parse::<i128>().ok().map(KeyVal::Int),
+            Some(KeyVal::Str(key.into())),
+        ];
+        let store_key = candidates
+            .into_iter()
+            .flatten()
+            .map(|k| state_key(ei, &k))
+            .find(|k| matches!(self.tables[ei].contains(k), Ok(true)))?;
         let state = self.tables[ei].get(&store_key).ok()??;
         let mut map = serde_json::Map::new();
         for (f, s) in plan.fields.iter().zip(&state.fields) {
@@ -715,8 +757,9 @@ impl Transformer {
         self.store
             .states
             .prefix(prefix)
-            .filter_map(|item| item.key().ok())
-            .filter_map(|k| crate::store::entity_key_of(&k).map(str::to_string))
+            .filter_map(|item| item.value().ok())
+            .filter_map(|v| <EntityState as crate::store::hot::Record>::decode(&v).ok())
+            .map(|s| s.key.to_string())
             .collect()
     }
 }

@@ -22,22 +22,31 @@ fn corrupt(keyspace: &'static str, e: impl std::fmt::Display) -> StoreError {
     }
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct StoredState {
     key: String,
     fields: Vec<FieldState>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     stopped: Vec<usize>,
+}
+
+/// [`StoredState`] borrowed, to encode without copying.
+#[derive(Serialize)]
+struct StoredStateRef<'a> {
+    key: &'a str,
+    fields: &'a [FieldState],
+    #[serde(skip_serializing_if = "<[usize]>::is_empty")]
+    stopped: &'a [usize],
 }
 
 impl Record for EntityState {
     const KEYSPACE: &'static str = "states";
 
     fn encode(&self) -> Vec<u8> {
-        let stored = StoredState {
-            key: self.key.to_string(),
-            fields: self.fields.clone(),
-            stopped: self.stopped.clone(),
+        let stored = StoredStateRef {
+            key: &self.key,
+            fields: &self.fields,
+            stopped: &self.stopped,
         };
         serde_json::to_vec(&stored).unwrap_or_default()
     }
@@ -201,6 +210,16 @@ impl Dedup {
     /// Records in memory.
     pub fn resident(&self) -> usize {
         self.accounts.resident() + self.signatures.len()
+    }
+
+    /// Account versions in memory.
+    pub fn accounts_resident(&self) -> usize {
+        self.accounts.resident()
+    }
+
+    /// Transaction signatures remembered (those of the last slots, all in memory).
+    pub fn signatures_resident(&self) -> usize {
+        self.signatures.len()
     }
 
     /// Writes what changed since the last commit.
