@@ -1,6 +1,7 @@
-//! Serves an example stack. With `YELLOWSTONE_ENDPOINT` (and `YELLOWSTONE_TOKEN`) set it ingests
-//! live from that endpoint; otherwise it replays data generated for the stack (deterministic,
-//! Borsh-encoded account updates and transactions), at a realistic pace, looping.
+//! Serves an example stack. With `YELLOWSTONE_ENDPOINT` (and `YELLOWSTONE_X_TOKEN`) set it
+//! ingests live from that endpoint; otherwise it replays data generated for the stack
+//! (deterministic, Borsh-encoded account updates and transactions), at a realistic pace, looping.
+//! SIGINT or SIGTERM shut it down gracefully (close frames to every client, exit code 0).
 //!
 //! ```sh
 //! cargo run --release -p examples --bin server -- --stack pump
@@ -26,12 +27,16 @@ struct Args {
     /// Which example stack.
     #[arg(long, value_enum, default_value = "pump")]
     stack: Stack,
-    /// WebSocket address.
-    #[arg(long, default_value = "0.0.0.0:8877")]
+    /// WebSocket address (the example clients' default URL points at its port).
+    #[arg(long, env = "HYPERSTACK_BIND", default_value_t = SocketAddr::from(([0, 0, 0, 0], examples::DEFAULT_PORT)))]
     bind: SocketAddr,
     /// HTTP health/metrics address.
-    #[arg(long, default_value = "0.0.0.0:8081")]
+    #[arg(long, env = "HYPERSTACK_HTTP", default_value_t = SocketAddr::from(([0, 0, 0, 0], examples::DEFAULT_HTTP_PORT)))]
     http: SocketAddr,
+    /// Keep the state in this directory, so a restart resumes where the last run stopped
+    /// (default: a temporary directory removed at shutdown).
+    #[arg(long, env = "HYPERSTACK_DATA_DIR")]
+    data_dir: Option<std::path::PathBuf>,
     /// Seed of the generated data.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -54,13 +59,16 @@ async fn main() -> anyhow::Result<()> {
         Stack::Pump => pump_stack::spec(),
         Stack::Game => game_stack::spec(),
     };
-    let builder = Server::builder()
+    let mut builder = Server::builder()
         .spec(spec)
         .websocket()
         .bind(args.bind)
         .health_monitoring()
         .health_bind(args.http)
         .reconnection();
+    if let Some(dir) = &args.data_dir {
+        builder = builder.data_dir(dir);
+    }
     let builder = match YellowstoneConfig::from_env() {
         Some(y) => {
             tracing::info!(endpoint = %y.endpoint, "live ingestion from Yellowstone");
