@@ -111,8 +111,11 @@ enum ReplayCommand {
         #[arg(long, env = "YELLOWSTONE_ENDPOINT")]
         endpoint: String,
         /// x-token (default: $YELLOWSTONE_X_TOKEN).
-        #[arg(long, env = "YELLOWSTONE_X_TOKEN", alias = "token")]
+        #[arg(long, env = "YELLOWSTONE_X_TOKEN")]
         x_token: Option<String>,
+        /// Deprecated spelling of --x-token.
+        #[arg(long, hide = true)]
+        token: Option<String>,
         /// Output file (JSON Lines).
         #[arg(long, short)]
         out: PathBuf,
@@ -252,11 +255,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     spec,
                     endpoint,
                     x_token,
+                    token,
                     out,
                     max_updates,
                     seconds,
                 },
-        } => record::record(&spec, endpoint, x_token, &out, max_updates, seconds),
+        } => {
+            if token.is_some() {
+                eprintln!("warning: --token is deprecated, use --x-token");
+            }
+            let x_token = x_token.or(token);
+            record::record(&spec, endpoint, x_token, &out, max_updates, seconds)
+        }
         Command::Check { spec } => {
             let stack = hyperstack_spec::load_stack(&spec).map_err(anyhow::Error::msg)?;
             for entity in &stack.entities {

@@ -18,9 +18,11 @@ pub fn record(
     use hyperstack_server::source::{record, Pubkey, RecordOptions};
     // The variable's old name is still read (deprecated; see CHANGELOG.md).
     let token = token.or_else(|| {
-        std::env::var("YELLOWSTONE_TOKEN")
+        let old = std::env::var("YELLOWSTONE_TOKEN")
             .ok()
-            .filter(|t| !t.is_empty())
+            .filter(|t| !t.is_empty())?;
+        eprintln!("warning: YELLOWSTONE_TOKEN is deprecated, set YELLOWSTONE_X_TOKEN");
+        Some(old)
     });
     let stack = hyperstack_spec::load_stack(spec).map_err(anyhow::Error::msg)?;
     let programs: Vec<Pubkey> = stack

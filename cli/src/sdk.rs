@@ -66,10 +66,15 @@ pub fn create(args: CreateArgs) -> anyhow::Result<()> {
     let files = generate(&stack).crate_files(&opts);
     write_crate(&dir, &files).with_context(|| format!("writing {}", dir.display()))?;
     println!(
-        "wrote crate `{}` to {} ({} entities; hyperstack-sdk {why})",
+        "wrote crate `{}` to {} ({} {}; hyperstack-sdk {why})",
         opts.crate_name,
         dir.display(),
-        stack.entities.len()
+        stack.entities.len(),
+        if stack.entities.len() == 1 {
+            "entity"
+        } else {
+            "entities"
+        }
     );
     Ok(())
 }
