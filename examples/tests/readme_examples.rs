@@ -1,5 +1,6 @@
 //! The README's one-line examples, run as written: the example server with the README's
-//! arguments, and each client with the README's arguments and its default URL. Only the
+//! arguments, and each client (`hs` too, when `cargo test --workspace` built it) with the
+//! README's arguments and its default URL. Only the
 //! addresses differ — the server binds port 0 here (`HYPERSTACK_BIND`), and the client is
 //! pointed at it with `HYPERSTACK_URL` — so the defaults themselves are checked separately:
 //! each client's default URL is the server's default address.
@@ -77,18 +78,26 @@ fn every_readme_example_runs_as_written() {
     for example in &examples {
         let (bin, expected_lines, prefix) = match example.client_bin.as_str() {
             "price_alert" => (
-                env!("CARGO_BIN_EXE_price_alert"),
+                env!("CARGO_BIN_EXE_price_alert").to_string(),
                 flag(&example.client_args, "--max-alerts"),
                 "[PRICE] ",
             ),
             "leaderboard" => (
-                env!("CARGO_BIN_EXE_leaderboard"),
+                env!("CARGO_BIN_EXE_leaderboard").to_string(),
                 flag(&example.client_args, "--max-updates"),
                 "[SCORE] ",
             ),
-            // `hs stream` against a server: hyperstack-cli's tests/stream.rs (its binary is
-            // another package's). The server half of its line is the same as the others'.
-            "hs" => continue,
+            // Another package's binary: built beside ours by `cargo test --workspace`.
+            "hs" => match hs_binary() {
+                Some(hs) => (hs, flag(&example.client_args, "--max-frames"), "{"),
+                None => {
+                    println!(
+                        "skipped the README's hs line: no hs binary beside {} (run `cargo test --workspace`, which builds it)",
+                        env!("CARGO_BIN_EXE_server")
+                    );
+                    continue;
+                }
+            },
             other => panic!("no test for the README's `{other}` example"),
         };
         let expected: usize = expected_lines
@@ -110,13 +119,32 @@ fn every_readme_example_runs_as_written() {
             .find(|w| w.starts_with("ws://"))
             .expect("the server says where it listens")
             .to_string();
-        let client_args: Vec<&str> = example.client_args.iter().map(String::as_str).collect();
-        let client = Proc::spawn_with(bin, &client_args, &[("HYPERSTACK_URL", &url)]);
+        // The client's URL: its default, pointed here through HYPERSTACK_URL; `hs stream`
+        // takes it as an argument, the README's default address.
+        let client_args: Vec<&str> = example
+            .client_args
+            .iter()
+            .map(|a| {
+                if a.starts_with("ws://") {
+                    url.as_str()
+                } else {
+                    a.as_str()
+                }
+            })
+            .collect();
+        let client = Proc::spawn_with(&bin, &client_args, &[("HYPERSTACK_URL", &url)]);
         let lines = client.finish();
         let told = lines.iter().filter(|l| l.starts_with(prefix)).count();
         assert_eq!(told, expected, "{}: {lines:#?}", example.client_bin);
         drop(server);
     }
+}
+
+/// The `hs` binary in the directory of this package's binaries, when it was built.
+fn hs_binary() -> Option<String> {
+    let dir = Path::new(env!("CARGO_BIN_EXE_server")).parent()?;
+    let hs = dir.join(format!("hs{}", std::env::consts::EXE_SUFFIX));
+    hs.is_file().then(|| hs.to_string_lossy().into_owned())
 }
 
 /// `--help`'s `[default: …]` for `flag`.
