@@ -93,6 +93,9 @@ enum Command {
         /// Stop after this many frames.
         #[arg(long)]
         max_frames: Option<usize>,
+        /// Seconds to wait for a server that is still starting.
+        #[arg(long, default_value_t = 10)]
+        wait: u64,
     },
     /// Record or replay Solana updates in the replay format (docs/REPLAY.md).
     Replay {
@@ -230,6 +233,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             list_views,
             http,
             max_frames,
+            wait,
         } => {
             let runtime = tokio::runtime::Runtime::new()?;
             if list_views {
@@ -245,6 +249,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     key,
                     json,
                     max_frames,
+                    wait: std::time::Duration::from_secs(wait),
                 }))?;
             }
             Ok(ExitCode::SUCCESS)
