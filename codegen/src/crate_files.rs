@@ -16,7 +16,15 @@ pub enum DependencySource {
     /// `hyperstack-sdk = { path = "<dir>/hyperstack-sdk" }`, `<dir>` being a hyperstack
     /// checkout.
     Path(PathBuf),
-    /// `hyperstack-sdk = "<version>"` from crates.io.
+    /// `hyperstack-sdk = { git = "<url>" }`, optionally at a branch, tag or commit.
+    Git {
+        /// Repository URL.
+        url: String,
+        /// `rev = "…"` (a commit, tag or branch name), when given.
+        rev: Option<String>,
+    },
+    /// `hyperstack-sdk = "<version>"` from the registry. Only for a registry that publishes
+    /// this project's SDK under that name: the caller says so explicitly.
     Registry(String),
 }
 
@@ -32,11 +40,12 @@ pub struct CrateOptions {
 }
 
 impl CrateOptions {
-    /// Defaults for a stack: crate `<stack>-stack`, SDK from crates.io at this version.
-    pub fn new(stack_name: &str) -> CrateOptions {
+    /// Options for a stack: crate `<stack>-stack`, taking `hyperstack-sdk` from `dependency`.
+    /// There is no default source: where the SDK comes from is the caller's decision.
+    pub fn new(stack_name: &str, dependency: DependencySource) -> CrateOptions {
         CrateOptions {
             crate_name: format!("{stack_name}-stack"),
-            dependency: DependencySource::Registry(env!("CARGO_PKG_VERSION").to_string()),
+            dependency,
             spec_label: format!("{stack_name}.stack.toml"),
         }
     }
@@ -121,6 +130,14 @@ fn cargo_toml(opts: &CrateOptions) -> String {
             "{{ path = {} }}",
             toml_string(&dir.join("hyperstack-sdk").to_string_lossy())
         ),
+        DependencySource::Git { url, rev } => match rev {
+            Some(rev) => format!(
+                "{{ git = {}, rev = {} }}",
+                toml_string(url),
+                toml_string(rev)
+            ),
+            None => format!("{{ git = {} }}", toml_string(url)),
+        },
         DependencySource::Registry(v) => toml_string(v),
     };
     let (edition, workspace_table) = match &opts.dependency {

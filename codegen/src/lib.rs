@@ -2,13 +2,17 @@
 //!
 //! One generator, two fronts: [`generate`] turns a checked [`Stack`] into Rust tokens
 //! (entity structs, `Entity` impls, `<Entity>Views` accessors, the embedded stack model). The
-//! `hs` CLI pretty-prints them into a crate ([`write_crate`]); `hyperstack-macros` emits the same
-//! tokens at compile time ([`GeneratedStack::inline_tokens`]).
+//! `hs` command line (crate `hyperstack-cli`) pretty-prints them into a crate
+//! ([`write_crate`]); `hyperstack-macros` emits the same tokens at compile time
+//! ([`GeneratedStack::inline_tokens`]). This crate is a pure library: it depends on the spec
+//! crate and the token tools, never on the server or the SDK.
 //!
 //! ```no_run
 //! let stack = hyperstack_spec::load_stack("examples/pump/pump.stack.toml".as_ref()).unwrap();
 //! let generated = hyperstack_codegen::generate(&stack);
-//! let files = generated.crate_files(&hyperstack_codegen::CrateOptions::new(&stack.name));
+//! let dependency = hyperstack_codegen::DependencySource::Path("/src/hyperstack".into());
+//! let options = hyperstack_codegen::CrateOptions::new(&stack.name, dependency);
+//! let files = generated.crate_files(&options);
 //! for file in &files {
 //!     println!("{} ({} bytes)", file.path.display(), file.contents.len());
 //! }

@@ -71,8 +71,7 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), WorkspaceError> {
 /// The files a spec generates, with paths relative to the workspace root.
 pub fn generate_for(root: &Path, spec: &Path) -> Result<Vec<GeneratedFile>, WorkspaceError> {
     let stack = load_stack(&root.join(spec))?;
-    let mut opts = CrateOptions::new(&stack.name);
-    opts.dependency = DependencySource::Workspace;
+    let mut opts = CrateOptions::new(&stack.name, DependencySource::Workspace);
     opts.spec_label = spec.to_string_lossy().replace('\\', "/");
     let out_dir = PathBuf::from("generated").join(&opts.crate_name);
     Ok(generate(&stack)

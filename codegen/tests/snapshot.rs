@@ -10,8 +10,7 @@ fn mini_files() -> Vec<GeneratedFile> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mini");
     let stack =
         hyperstack_spec::load_stack(&dir.join("mini.stack.toml")).expect("mini spec is valid");
-    let mut opts = CrateOptions::new(&stack.name);
-    opts.dependency = DependencySource::Registry("0.1.0".into());
+    let mut opts = CrateOptions::new(&stack.name, DependencySource::Registry("0.1.0".into()));
     opts.spec_label = "tests/data/mini/mini.stack.toml".into();
     generate(&stack).crate_files(&opts)
 }

@@ -6,7 +6,7 @@ fn committed_schema_is_fresh() {
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == hyperstack_spec::json_schema(),
-        "schema/stack.schema.json is stale: run `cargo run -p hyperstack-codegen --bin hs -- schema > schema/stack.schema.json`"
+        "schema/stack.schema.json is stale: run `cargo run -p hyperstack-cli --bin hs -- schema > schema/stack.schema.json`"
     );
 }
 

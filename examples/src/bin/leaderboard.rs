@@ -2,7 +2,8 @@
 //! `leaderboard` view through the Views API, then every score gain as it happens.
 //!
 //! ```sh
-//! cargo run -p examples --bin leaderboard -- --url ws://127.0.0.1:8877
+//! cargo run -p examples --bin server -- --stack game    # in one terminal
+//! cargo run -p examples --bin leaderboard               # in another
 //! ```
 
 use anyhow::Context;
@@ -14,7 +15,7 @@ use hyperstack_sdk::prelude::*;
 #[command(about = "Show the settlement game's leaderboard live")]
 struct Args {
     /// Server URL.
-    #[arg(long, env = "HYPERSTACK_URL", default_value = "ws://127.0.0.1:8878")]
+    #[arg(long, env = "HYPERSTACK_URL", default_value = examples::DEFAULT_URL)]
     url: String,
     /// Stop after this many score changes (0: print the standings only; default: run forever).
     #[arg(long)]
@@ -34,7 +35,7 @@ fn show(rank: usize, p: &Player) {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let hs = HyperStack::connect(&args.url)
+    let hs = examples::connect_when_up(&args.url, std::time::Duration::from_secs(60))
         .await
         .with_context(|| format!("connecting to {}", args.url))?;
 

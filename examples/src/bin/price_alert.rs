@@ -2,7 +2,8 @@
 //! watched token's price moves by at least the threshold between two updates.
 //!
 //! ```sh
-//! cargo run -p examples --bin price_alert -- --url ws://127.0.0.1:8877 --threshold 5 --watch "Moon 1,Frog 1"
+//! cargo run -p examples --bin server -- --stack pump    # in one terminal
+//! cargo run -p examples --bin price_alert -- --threshold 5 --watch "Moon 1,Frog 1"
 //! ```
 
 use anyhow::Context;
@@ -14,7 +15,7 @@ use hyperstack_sdk::prelude::*;
 #[command(about = "Print price alerts for pump tokens")]
 struct Args {
     /// Server URL.
-    #[arg(long, env = "HYPERSTACK_URL", default_value = "ws://127.0.0.1:8877")]
+    #[arg(long, env = "HYPERSTACK_URL", default_value = examples::DEFAULT_URL)]
     url: String,
     /// Minimum absolute change, in percent.
     #[arg(long, env = "PRICE_ALERT_THRESHOLD", default_value_t = 5.0)]
@@ -30,7 +31,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let hs = HyperStack::connect(&args.url)
+    let hs = examples::connect_when_up(&args.url, std::time::Duration::from_secs(60))
         .await
         .with_context(|| format!("connecting to {}", args.url))?;
     let mut alerts = price_alerts(&hs, args.watch, args.threshold);

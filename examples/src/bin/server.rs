@@ -2,7 +2,8 @@
 //! ingests live from that endpoint; otherwise it replays data generated for the stack
 //! (deterministic, Borsh-encoded account updates and transactions), at a realistic pace,
 //! looping. State is kept in `--data-dir` (default `./hyperstack-data`, one store per stack
-//! in it): stopped and started again, the server resumes where it was.
+//! in it): stopped and started again, the server resumes where it was. SIGINT or SIGTERM shut
+//! it down gracefully (close frames to every client, exit code 0).
 //!
 //! ```sh
 //! cargo run --release -p examples --bin server -- --stack pump
@@ -29,11 +30,11 @@ struct Args {
     /// Which example stack.
     #[arg(long, value_enum, default_value = "pump")]
     stack: Stack,
-    /// WebSocket address.
-    #[arg(long, default_value = "0.0.0.0:8877")]
+    /// WebSocket address (the example clients' default URL points at its port).
+    #[arg(long, env = "HYPERSTACK_BIND", default_value_t = SocketAddr::from(([0, 0, 0, 0], examples::DEFAULT_PORT)))]
     bind: SocketAddr,
     /// HTTP health/metrics address.
-    #[arg(long, default_value = "0.0.0.0:8081")]
+    #[arg(long, env = "HYPERSTACK_HTTP", default_value_t = SocketAddr::from(([0, 0, 0, 0], examples::DEFAULT_HTTP_PORT)))]
     http: SocketAddr,
     /// Seed of the generated data.
     #[arg(long, default_value_t = 42)]
@@ -47,9 +48,11 @@ struct Args {
     /// Replay once instead of looping.
     #[arg(long)]
     no_loop: bool,
-    /// Where the state lives (each stack in a directory of its own inside).
+    /// Where the state lives (each stack in a directory of its own inside), so a restart
+    /// resumes where the last run stopped.
     #[arg(
         long,
+        env = "HYPERSTACK_DATA_DIR",
         default_value = "./hyperstack-data",
         conflicts_with = "in_memory"
     )]

@@ -1,5 +1,7 @@
 //! `hs sdk create rust` as a real process, and `cargo check` of what it writes: generated
 //! crates compile, without warnings, for a small spec and for a spec over the real pump IDL.
+//! The small one is generated outside any workspace with no dependency flag: the default
+//! source of `hyperstack-sdk` (the checkout `hs` was built from) is what gets built.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,22 +13,26 @@ fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Runs `hs sdk create rust <spec> --output <out> --hyperstack-path <root>`.
-fn hs_create(spec: &Path, out: &Path) {
-    let status = Command::new(env!("CARGO_BIN_EXE_hs"))
-        .args(["sdk", "create", "rust"])
+/// Runs `hs sdk create rust <spec> --output <out> [--hyperstack-path <root>]` in `cwd`; returns
+/// its stdout.
+fn hs_create(spec: &Path, out: &Path, cwd: &Path, explicit_path: bool) -> String {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hs"));
+    cmd.args(["sdk", "create", "rust"])
         .arg(spec)
         .arg("--output")
         .arg(out)
-        .arg("--hyperstack-path")
-        .arg(workspace_root())
-        .status()
-        .expect("hs runs");
+        .current_dir(cwd);
+    if explicit_path {
+        cmd.arg("--hyperstack-path").arg(workspace_root());
+    }
+    let output = cmd.output().expect("hs runs");
     assert!(
-        status.success(),
-        "hs sdk create rust failed for {}",
-        spec.display()
+        output.status.success(),
+        "hs sdk create rust failed for {}: {}",
+        spec.display(),
+        String::from_utf8_lossy(&output.stderr)
     );
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// `cargo check --offline` of a generated crate, sharing one target dir across runs and using
@@ -75,10 +81,27 @@ fn assert_no_warnings(stderr: &str, crate_name: &str) {
 fn generated_crates_compile_without_warnings() {
     let tmp = tempfile::tempdir().unwrap();
 
-    // 1. The small spec covering every type shape.
-    let mini_spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mini/mini.stack.toml");
+    // 1. The small spec covering every type shape, generated outside the workspace (the
+    //    current directory and the output both in a temporary directory) with no flag.
+    let mini_spec = workspace_root().join("codegen/tests/data/mini/mini.stack.toml");
     let mini_out = tmp.path().join("mini-stack");
-    hs_create(&mini_spec, &mini_out);
+    let said = hs_create(&mini_spec, &mini_out, tmp.path(), false);
+    assert!(
+        said.contains("the checkout this hs was built from"),
+        "{said}"
+    );
+    let manifest = std::fs::read_to_string(mini_out.join("Cargo.toml")).unwrap();
+    let sdk_path = workspace_root()
+        .join("hyperstack-sdk")
+        .canonicalize()
+        .unwrap();
+    assert!(
+        manifest.contains(&format!(
+            "hyperstack-sdk = {{ path = {:?} }}",
+            sdk_path.display().to_string()
+        )),
+        "{manifest}"
+    );
     assert_no_warnings(&cargo_check(&mini_out), "mini-stack");
 
     // 2. A spec over the real public pump IDL (when the fixtures are available).
@@ -141,7 +164,7 @@ last_trade = {{ from = "TradeEvent", key = "data.timestamp" }}
         "",
     );
     std::fs::write(&spec, fixed).unwrap();
-    hs_create(&spec, &out);
+    hs_create(&spec, &out, &workspace_root(), true);
     let types = std::fs::read_to_string(out.join("src/types.rs")).unwrap();
     for (field, ty) in [
         ("virtual_token_reserves", "u64"),

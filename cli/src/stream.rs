@@ -26,13 +26,37 @@ pub struct StreamArgs {
     pub json: bool,
     /// Stop after this many frames.
     pub max_frames: Option<usize>,
+    /// How long to wait for a server that is not up yet.
+    pub wait: Duration,
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Connects, retrying for up to `wait` while the server is not up (said once on stderr).
+async fn connect(url: &str, wait: Duration) -> anyhow::Result<Socket> {
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut said = false;
+    loop {
+        match tokio_tungstenite::connect_async(url).await {
+            Ok((ws, _)) => return Ok(ws),
+            Err(e) if tokio::time::Instant::now() >= deadline => {
+                return Err(e).with_context(|| format!("connecting to {url}"));
+            }
+            Err(e) => {
+                if !said {
+                    eprintln!("waiting for the server at {url} ({e})");
+                    said = true;
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+    }
 }
 
 /// Streams until the connection closes, Ctrl-C, or `max_frames`.
 pub async fn stream(args: StreamArgs) -> anyhow::Result<()> {
-    let (mut ws, _) = tokio_tungstenite::connect_async(args.url.as_str())
-        .await
-        .with_context(|| format!("connecting to {}", args.url))?;
+    let mut ws = connect(&args.url, args.wait).await?;
     let subscribe =
         json!({"view": args.view, "key": args.key.clone().unwrap_or_else(|| "*".into())});
     ws.send(Message::Text(subscribe.to_string().into())).await?;

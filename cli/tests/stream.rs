@@ -1,8 +1,6 @@
 //! `hs stream` as a real process against a real server: JSON lines per frame, and
 //! `--list-views` from `GET /views`.
 
-#![cfg(feature = "cli")]
-
 use std::process::Command;
 
 use hyperstack_server::{Mutation, Server};

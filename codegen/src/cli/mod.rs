@@ -1,4 +1,0 @@
-//! Commands of `hs` that talk to a running server.
-
-pub mod stream;
-pub mod views;
