@@ -4,7 +4,12 @@
 //!
 //! ```sh
 //! cargo run --release -p examples --bin server -- --stack pump
+//! cargo run --release -p examples --bin server -- --stack ore
 //! ```
+//!
+//! `--stack ore` serves the ore stack (generated/ore-stack, on the real `ore` and `entropy`
+//! IDLs) over the ore simulator's replay: rounds, deploys, entropy reveals and resets in the
+//! programs' real account layouts.
 
 use std::net::SocketAddr;
 
@@ -18,6 +23,8 @@ use hyperstack_server::{Server, YellowstoneConfig};
 enum Stack {
     Pump,
     Game,
+    /// ORE mining rounds, the treasury and miners (the real ore + entropy programs).
+    Ore,
 }
 
 #[derive(Parser)]
@@ -53,6 +60,7 @@ async fn main() -> anyhow::Result<()> {
     let spec = match args.stack {
         Stack::Pump => pump_stack::spec(),
         Stack::Game => game_stack::spec(),
+        Stack::Ore => ore_stack::spec(),
     };
     let builder = Server::builder()
         .spec(spec)
@@ -70,6 +78,7 @@ async fn main() -> anyhow::Result<()> {
             let simulation = match args.stack {
                 Stack::Pump => Simulation::Pump,
                 Stack::Game => Simulation::Game,
+                Stack::Ore => Simulation::Ore,
             };
             let updates = simulation.updates(args.seed, 300_000_000, args.slots);
             let speed = if args.speed == "max" {
