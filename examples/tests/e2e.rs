@@ -2,11 +2,11 @@
 //! `price_alert` and `leaderboard` programs against it. Expected alerts and standings are
 //! derived here, independently, from the deterministic simulators.
 
+mod common;
+
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+
+use common::{server, Proc};
 
 use examples::generator::game::GameSim;
 use examples::generator::pump::PumpSim;
@@ -16,113 +16,6 @@ use examples::generator::{Pubkey, Update};
 const SEED: u64 = 42;
 const SLOTS: u64 = 2_000;
 const START: u64 = 300_000_000;
-
-/// A child process killed on drop, with its stdout/stderr lines arriving on channels.
-struct Proc {
-    child: Child,
-    stdout: mpsc::Receiver<String>,
-    stderr: mpsc::Receiver<String>,
-}
-
-impl Proc {
-    fn spawn(bin: &str, args: &[&str]) -> Proc {
-        let mut child = Command::new(bin)
-            .args(args)
-            .env("RUST_LOG", "info")
-            .env_remove("YELLOWSTONE_ENDPOINT")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        let lines = |r: Box<dyn std::io::Read + Send>| {
-            let (tx, rx) = mpsc::channel();
-            std::thread::spawn(move || {
-                for line in BufReader::new(r).lines().map_while(Result::ok) {
-                    if tx.send(line).is_err() {
-                        break;
-                    }
-                }
-            });
-            rx
-        };
-        let stdout = lines(Box::new(child.stdout.take().expect("stdout")));
-        let stderr = lines(Box::new(child.stderr.take().expect("stderr")));
-        Proc {
-            child,
-            stdout,
-            stderr,
-        }
-    }
-
-    /// Waits for a stdout line containing `needle`.
-    fn stdout_line(&self, needle: &str) -> String {
-        wait_line(&self.stdout, needle)
-    }
-
-    /// Waits for a stderr line containing `needle`.
-    fn stderr_line(&self, needle: &str) -> String {
-        wait_line(&self.stderr, needle)
-    }
-
-    /// Waits for the process to exit successfully; returns its stdout lines.
-    fn finish(mut self) -> Vec<String> {
-        let deadline = std::time::Instant::now() + Duration::from_secs(120);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                assert!(
-                    status.success(),
-                    "exited with {status}: {:?}",
-                    self.stderr.try_iter().collect::<Vec<_>>()
-                );
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "process did not finish in time"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        self.stdout.try_iter().collect()
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn wait_line(rx: &mpsc::Receiver<String>, needle: &str) -> String {
-    loop {
-        match rx.recv_timeout(Duration::from_secs(120)) {
-            Ok(line) if line.contains(needle) => return line,
-            Ok(_) => continue,
-            Err(e) => panic!("no line containing `{needle}`: {e}"),
-        }
-    }
-}
-
-/// Starts the example server; returns it and its WebSocket URL.
-fn server(stack: &str, extra: &[&str]) -> (Proc, String) {
-    let mut args = vec![
-        "--stack",
-        stack,
-        "--bind",
-        "127.0.0.1:0",
-        "--http",
-        "127.0.0.1:0",
-    ];
-    args.extend_from_slice(extra);
-    let p = Proc::spawn(env!("CARGO_BIN_EXE_server"), &args);
-    let line = p.stdout_line("hyperstack serving on ");
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("ws://"))
-        .expect("a ws:// address")
-        .to_string();
-    (p, url)
-}
 
 /// Every alert `price_alert --threshold 5` can print for the generated pump data: consecutive
 /// price pairs of each curve, including the wrap-around when the replay loops.
