@@ -330,6 +330,8 @@ pub struct ServerConfig {
     pub store: crate::store::StoreConfig,
     /// Items waiting for a lookup.
     pub unresolved: UnresolvedConfig,
+    /// Endpoints of the resolvers (fields filled from outside the chain); none by default.
+    pub resolvers: crate::resolve::ResolverConfig,
 }
 
 impl ServerConfig {

@@ -1,6 +1,8 @@
 //! Serves an example stack. With `YELLOWSTONE_ENDPOINT` (and `YELLOWSTONE_TOKEN`) set it ingests
 //! live from that endpoint; otherwise it replays data generated for the stack (deterministic,
-//! Borsh-encoded account updates and transactions), at a realistic pace, looping.
+//! Borsh-encoded account updates and transactions), at a realistic pace, looping. With
+//! `HYPERSTACK_DAS_URL` set, resolver fields (the ore stack's `ore_metadata`) fetch token
+//! metadata from that DAS endpoint.
 //!
 //! ```sh
 //! cargo run --release -p examples --bin server -- --stack pump
@@ -17,7 +19,7 @@ use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use examples::generator::{replay::recording, Simulation};
 use hyperstack_server::source::replay::{ReplayConfig, ReplaySpeed};
-use hyperstack_server::{Server, YellowstoneConfig};
+use hyperstack_server::{ResolverConfig, Server, YellowstoneConfig};
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Stack {
@@ -68,7 +70,8 @@ async fn main() -> anyhow::Result<()> {
         .bind(args.bind)
         .health_monitoring()
         .health_bind(args.http)
-        .reconnection();
+        .reconnection()
+        .resolvers(ResolverConfig::from_env());
     let builder = match YellowstoneConfig::from_env() {
         Some(y) => {
             tracing::info!(endpoint = %y.endpoint, "live ingestion from Yellowstone");
