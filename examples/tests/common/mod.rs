@@ -11,8 +11,10 @@ use std::time::Duration;
 /// A child process killed on drop, with its stdout/stderr lines arriving on channels.
 pub struct Proc {
     child: Child,
-    stdout: mpsc::Receiver<String>,
-    stderr: mpsc::Receiver<String>,
+    /// Lines of the child's stdout.
+    pub stdout: mpsc::Receiver<String>,
+    /// Lines of the child's stderr.
+    pub stderr: mpsc::Receiver<String>,
 }
 
 impl Proc {

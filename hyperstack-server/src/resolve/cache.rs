@@ -102,6 +102,14 @@ impl ValueCache {
         Ok(Some((value, Found::Store)))
     }
 
+    /// Whether a value is known for `input` (without bringing it into memory).
+    pub fn is_known(&self, resolver: Resolver, input: &str) -> Result<bool, StoreError> {
+        let key = value_key(resolver, input);
+        Ok(self.unwritten.contains_key(&key)
+            || self.lru.contains(&key)
+            || self.keyspace.contains_key(&key)?)
+    }
+
     /// Records the value of `input`.
     pub fn insert(&mut self, resolver: Resolver, input: &str, value: Known) {
         let key = value_key(resolver, input);
@@ -165,6 +173,8 @@ pub(crate) mod tests {
             }
         }
         assert_eq!(cache.get(r, "unknown").unwrap(), None);
+        assert!(!cache.is_known(r, "unknown").unwrap());
+        assert!(cache.is_known(r, "mint1").unwrap());
         // The most recent ones are in memory; older ones come back from the store.
         assert_eq!(cache.get(r, "mint9").unwrap().unwrap().1, Found::Memory);
         assert_eq!(cache.get(r, "mint0").unwrap().unwrap().1, Found::Store);

@@ -78,6 +78,9 @@ pub(crate) fn metadata(result: &Json) -> Json {
     })
 }
 
+/// JSON-RPC's "method not found" code.
+const METHOD_NOT_FOUND: i64 = -32601;
+
 /// Reads an HTTP answer (`status`, `body`) to `getAsset`.
 pub(crate) fn parse_answer(status: u16, body: &[u8]) -> Answer {
     if !(200..300).contains(&status) {
@@ -91,10 +94,13 @@ pub(crate) fn parse_answer(status: u16, body: &[u8]) -> Answer {
             .get("message")
             .and_then(Json::as_str)
             .unwrap_or_default();
+        let code = error.get("code").and_then(Json::as_i64).unwrap_or(0);
+        if code == METHOD_NOT_FOUND {
+            return Answer::Failed("the endpoint has no `getAsset` (is it a DAS endpoint?)".into());
+        }
         if message.to_ascii_lowercase().contains("not found") {
             return Answer::NotFound;
         }
-        let code = error.get("code").and_then(Json::as_i64).unwrap_or(0);
         let message: String = message.chars().take(200).collect();
         return Answer::Failed(format!("JSON-RPC error {code}: {message}"));
     }
@@ -150,6 +156,13 @@ mod tests {
             Answer::NotFound
         );
         assert_eq!(answer(json!({"result": null})), Answer::NotFound);
+        assert!(
+            matches!(
+                answer(json!({"error": {"code": -32601, "message": "Method not found"}})),
+                Answer::Failed(m) if m.contains("DAS endpoint")
+            ),
+            "a missing method is no missing asset"
+        );
         assert_eq!(
             answer(json!({"error": {"code": -32603, "message": "internal"}})),
             Answer::Failed("JSON-RPC error -32603: internal".into())

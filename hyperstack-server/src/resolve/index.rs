@@ -220,12 +220,11 @@ impl Index {
     }
 
     /// Whether a referenced input should be requested by a sweep.
-    fn wanted(&mut self, (resolver, input): &(Resolver, String)) -> Result<bool, StoreError> {
+    fn wanted(&self, (resolver, input): &(Resolver, String)) -> Result<bool, StoreError> {
+        let id = (*resolver, Box::<str>::from(input.as_str()));
         Ok(self.enabled.contains(resolver)
-            && !self
-                .requested
-                .contains(&(*resolver, Box::<str>::from(input.as_str())))
-            && self.cache.get(*resolver, input)?.is_none())
+            && !self.requested.contains(&id)
+            && !self.cache.is_known(*resolver, input)?)
     }
 
     /// Stores `input`'s value; returns the entity fields that reference it.
