@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::server;
+use examples::generator::base58;
+use examples::generator::ore::record::OreRecord;
 use examples::generator::ore::OreSim;
 use hyperstack_sdk::prelude::*;
 use ore_expect::{assert_close, differences, Expected};
@@ -153,4 +155,85 @@ fn ore_rounds_treasury_and_miners_reach_clients_as_computed_from_the_simulation(
             rounds.len().checked_sub(1).map(|n| n as u64)
         );
     });
+}
+
+/// What `ore_rounds` prints when round `id` resolves: the resolution line and the round's
+/// final board, from the simulation's record.
+fn resolution_lines(record: &OreRecord, expected: &Expected<'_>, id: usize) -> Vec<String> {
+    let r = &record.rounds[id];
+    let o = &expected.rounds[id];
+    let winning = o.rng.map(|rn| (rn % 25) as usize);
+    let square = match winning {
+        Some(w) => format!(
+            "winning square {w} (row {}, column {})",
+            w / 5 + 1,
+            w % 5 + 1
+        ),
+        None => "no winning square (no random value)".to_string(),
+    };
+    let top = if o.split {
+        format!("top miner {}", base58(&record.keys.split_address))
+    } else {
+        "top miner found at its checkpoint".to_string()
+    };
+    let motherlode = if o.motherlode > 0 {
+        format!("motherlode hit: {:.3} ORE", o.motherlode as f64 / 1e11)
+    } else {
+        "motherlode missed".to_string()
+    };
+    let mut lines = vec![
+        format!("[RESOLVED] round #{id}: {square}, {top}, {motherlode}"),
+        format!(
+            "== round #{id} ({}): {:.3} SOL on the board, {} miners, motherlode {:.3} ORE",
+            base58(&r.address),
+            o.total_deployed as f64 / 1e9,
+            o.total_miners,
+            o.motherlode as f64 / 1e11
+        ),
+    ];
+    for row in 0..5 {
+        let cells: Vec<String> = (0..5)
+            .map(|col| {
+                let sq = row * 5 + col;
+                let mark = if winning == Some(sq) { '*' } else { ' ' };
+                format!("{:>8.3}{mark}", o.deployed[sq] as f64 / 1e9)
+            })
+            .collect();
+        lines.push(format!("|{}|", cells.join(" ")));
+    }
+    lines
+}
+
+#[test]
+fn ore_rounds_prints_each_resolution_with_its_board() {
+    let (_, record) = OreSim::new(SEED, START).run(SLOTS);
+    let expected = Expected::new(&record);
+    // Rounds resolve every ~190 slots: at `--speed 100`, about every 0.8 s.
+    let (_server, url) = server("ore", &["--speed", "100", "--no-loop"]);
+    let client = common::Proc::spawn(
+        env!("CARGO_BIN_EXE_ore_rounds"),
+        &["--url", &url, "--max-resolved", "3"],
+    );
+    let lines = client.finish();
+    assert!(
+        lines[0].starts_with("== "),
+        "the latest round first: {lines:#?}"
+    );
+    let resolved: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.starts_with("[RESOLVED]"))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(resolved.len(), 3, "{lines:#?}");
+    for at in resolved {
+        let id: usize = lines[at]
+            .trim_start_matches("[RESOLVED] round #")
+            .split(':')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .expect("a round id");
+        let want = resolution_lines(&record, &expected, id);
+        assert_eq!(&lines[at..at + want.len()], &want[..], "round {id}");
+    }
 }
