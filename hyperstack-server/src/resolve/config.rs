@@ -56,6 +56,9 @@ pub struct DasConfig {
     /// Inputs queued or being fetched at most (default 4 096); beyond, inputs wait for a
     /// sweep of the stored references once the queue has room (counted as `deferred`).
     pub max_pending: usize,
+    /// Root certificates (DER) trusted besides the webpki roots, for an endpoint with a
+    /// private certificate authority (default none).
+    pub root_certificates: Vec<Vec<u8>>,
 }
 
 impl DasConfig {
@@ -71,6 +74,7 @@ impl DasConfig {
             warn_after_attempts: 4,
             cache_entries: super::index::DEFAULT_CACHE_ENTRIES,
             max_pending: super::index::DEFAULT_MAX_REQUESTED,
+            root_certificates: Vec::new(),
         }
     }
 
@@ -92,6 +96,7 @@ impl std::fmt::Debug for DasConfig {
             .field("warn_after_attempts", &self.warn_after_attempts)
             .field("cache_entries", &self.cache_entries)
             .field("max_pending", &self.max_pending)
+            .field("root_certificates", &self.root_certificates.len())
             .finish()
     }
 }

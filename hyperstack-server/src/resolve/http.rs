@@ -112,12 +112,22 @@ pub(crate) struct HttpClient {
 }
 
 impl HttpClient {
-    /// A client of `url`, keeping at most `max_idle` idle connections.
-    pub fn new(url: &str, max_idle: usize) -> Result<HttpClient, HttpError> {
+    /// A client of `url`, keeping at most `max_idle` idle connections; `https://` trusts the
+    /// webpki roots and `extra_roots` (DER certificates).
+    pub fn new(
+        url: &str,
+        max_idle: usize,
+        extra_roots: &[Vec<u8>],
+    ) -> Result<HttpClient, HttpError> {
         let target = parse(url)?;
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        for der in extra_roots {
+            roots
+                .add(rustls::pki_types::CertificateDer::from(der.clone()))
+                .map_err(|_| HttpError::Endpoint("an extra root certificate is not valid DER"))?;
+        }
         let tls = target.https.then(|| {
-            let mut roots = rustls::RootCertStore::empty();
-            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
             let provider = Arc::new(rustls::crypto::ring::default_provider());
             rustls::ClientConfig::builder_with_provider(provider)
                 .with_safe_default_protocol_versions()
@@ -238,6 +248,79 @@ mod tests {
         assert!(parse("https://user:key@host/").is_err());
         assert!(parse("http://host:port/").is_err());
         assert!(parse("http:///path").is_err());
+    }
+
+    /// An HTTPS endpoint for `localhost` with a self-signed certificate: answers every POST
+    /// with its body, counting the connections it accepted.
+    async fn tls_echo() -> (u16, Vec<u8>, Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        let cert = certified.cert.der().to_vec();
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(
+            rustls::pki_types::PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der()),
+        );
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.clone().into()], key)
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let counted = connections.clone();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let service = hyper::service::service_fn(
+                        |req: hyper::Request<hyper::body::Incoming>| async move {
+                            let body = req
+                                .into_body()
+                                .collect()
+                                .await
+                                .map(|b| b.to_bytes())
+                                .unwrap_or_default();
+                            Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(body)))
+                        },
+                    );
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(tls), service)
+                        .await;
+                });
+            }
+        });
+        (port, cert, connections)
+    }
+
+    #[tokio::test]
+    async fn posts_over_tls_and_reuses_the_connection() {
+        use std::sync::atomic::Ordering;
+        let (port, cert, connections) = tls_echo().await;
+        let url = format!("https://localhost:{port}/?api-key=k");
+        // Not trusted: the handshake fails (verification is on).
+        let untrusted = HttpClient::new(&url, 2, &[]).unwrap();
+        assert!(matches!(
+            untrusted.post_json(b"{}".to_vec()).await,
+            Err(HttpError::Tls(_))
+        ));
+        let client = HttpClient::new(&url, 2, &[cert]).unwrap();
+        for i in 0..3 {
+            let body = format!("{{\"n\":{i}}}").into_bytes();
+            let (status, answer) = client.post_json(body.clone()).await.unwrap();
+            assert_eq!((status, answer.to_vec()), (200, body));
+        }
+        assert_eq!(
+            connections.load(Ordering::SeqCst),
+            2,
+            "one refused, then one connection for three requests"
+        );
     }
 
     #[test]

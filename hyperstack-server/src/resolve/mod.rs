@@ -216,3 +216,52 @@ pub(crate) fn start(
     }
     Ok(link)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resolve::cache::tests::store;
+
+    /// A link over channels of `queue` places, and the worker's ends.
+    fn link(queue: usize) -> (Link, mpsc::Receiver<Request>, mpsc::Sender<Resolution>) {
+        let (request_tx, request_rx) = mpsc::channel(queue);
+        let (result_tx, result_rx) = mpsc::channel(queue);
+        let link = Link {
+            requests: request_tx,
+            results: result_rx,
+            queue,
+        };
+        (link, request_rx, result_tx)
+    }
+
+    #[test]
+    fn a_full_queue_defers_requests_to_a_sweep_and_nothing_is_lost() {
+        let store = store();
+        let mut index = Index::open(&store);
+        index.enable(Resolver::TokenMetadata, 10, 100);
+        // A queue of 2 and 7 inputs: far beyond the bound.
+        let (link, mut worker, _results) = link(2);
+        for i in 0..7u8 {
+            index
+                .link(Resolver::TokenMetadata, &format!("m{i}"), 0, 0, &[i])
+                .unwrap();
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..10 {
+            link.dispatch(&mut index).unwrap();
+            while let Ok(r) = worker.try_recv() {
+                assert!(
+                    seen.insert(r.input.to_string()),
+                    "requested twice: {}",
+                    r.input
+                );
+                // The worker answers; the engine applies it.
+                index
+                    .resolved(r.resolver, &r.input, Some(serde_json::json!({})))
+                    .unwrap();
+            }
+        }
+        assert_eq!(seen.len(), 7, "every input requested once: {seen:?}");
+        assert!(!index.sweep_due());
+    }
+}

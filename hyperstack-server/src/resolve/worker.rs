@@ -31,8 +31,12 @@ pub(crate) struct DasFetcher {
 impl DasFetcher {
     /// A fetcher for `config` (its endpoint must be a usable URL).
     pub fn new(config: DasConfig, metrics: Arc<Metrics>) -> Result<DasFetcher, String> {
-        let client = HttpClient::new(&config.endpoint, config.max_concurrency)
-            .map_err(|e| format!("token_metadata endpoint {}: {e}", config.endpoint_display()))?;
+        let client = HttpClient::new(
+            &config.endpoint,
+            config.max_concurrency,
+            &config.root_certificates,
+        )
+        .map_err(|e| format!("token_metadata endpoint {}: {e}", config.endpoint_display()))?;
         Ok(DasFetcher {
             concurrency: Semaphore::new(config.max_concurrency.max(1)),
             limit: RateLimit::new(config.requests_per_second),
