@@ -186,6 +186,12 @@ fn field_doc(field: &Field) -> String {
             doc
         }
         FieldKind::Computed { source, .. } => format!("Computed: `{source}`."),
+        FieldKind::Resolved {
+            resolver, source, ..
+        } => format!(
+            "Resolved by `{}` for `{source}` (from outside the chain; absent until resolved).",
+            resolver.name()
+        ),
     }
 }
 
@@ -286,7 +292,21 @@ fn idl_type(stack: &Stack, name: &str, layout: &Layout, named: &NamedTypes) -> T
             name: idl_name,
             fields,
         } => {
-            let doc = if is_built(stack, idl_name) {
+            let resolved =
+                stack
+                    .entities
+                    .iter()
+                    .flat_map(|e| &e.fields)
+                    .find_map(|f| match &f.kind {
+                        FieldKind::Resolved { resolver, .. } if f.ty == *layout => Some(*resolver),
+                        _ => None,
+                    });
+            let doc = if let Some(resolver) = resolved {
+                format!(
+                    "`{idl_name}`: the value of resolver `{}` (filled from outside the chain; each field null when the source lacks it).",
+                    resolver.name()
+                )
+            } else if is_built(stack, idl_name) {
                 format!("`{idl_name}`: built by the spec from IDL types (a merge, or transformed fields).")
             } else {
                 format!("IDL type `{idl_name}`.")

@@ -333,6 +333,8 @@ pub struct ServerConfig {
     /// With a live source, `/ready` needs ingestion within this many slots of the
     /// upstream's latest slot (default 32, about 13 s).
     pub ready_max_lag_slots: u64,
+    /// Endpoints of the resolvers (fields filled from outside the chain); none by default.
+    pub resolvers: crate::resolve::ResolverConfig,
 }
 
 impl Default for ServerConfig {
@@ -348,6 +350,7 @@ impl Default for ServerConfig {
             store: crate::store::StoreConfig::default(),
             unresolved: UnresolvedConfig::default(),
             ready_max_lag_slots: 32,
+            resolvers: crate::resolve::ResolverConfig::default(),
         }
     }
 }

@@ -251,6 +251,13 @@ impl ServerBuilder {
         self
     }
 
+    /// Where resolver fields fetch from (`ResolverConfig::from_env()` reads
+    /// `HYPERSTACK_DAS_URL`); without an endpoint their fields stay null.
+    pub fn resolvers(mut self, config: crate::resolve::ResolverConfig) -> Self {
+        self.config.resolvers = config;
+        self
+    }
+
     /// The state store's settings (location, batching, fsync interval).
     pub fn store_config(mut self, config: StoreConfig) -> Self {
         self.config.store = config;
@@ -423,6 +430,17 @@ impl ServerBuilder {
             transformer = Some(t);
             raw = Some(raw_rx);
         }
+        let resolve = match transformer.as_mut() {
+            Some(t) => crate::resolve::start(
+                &stack,
+                &config.resolvers,
+                t.resolve_index(),
+                metrics.clone(),
+                shutdown_rx.clone(),
+            )
+            .map_err(|e| ServerError::Unsupported(format!("cannot start the resolvers: {e}")))?,
+            None => None,
+        };
         let (caught_up_tx, caught_up) = watch::channel(false);
         let catch_up = match (&raw, &checkpoint) {
             (Some(_), _) if config.yellowstone.is_some() => CatchUp::Live {
@@ -441,6 +459,7 @@ impl ServerBuilder {
             raw,
             replay_events,
             mutations: mutation_rx,
+            resolve,
             requests: request_rx,
             output: output_tx,
             metrics: metrics.clone(),

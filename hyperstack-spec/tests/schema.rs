@@ -29,6 +29,8 @@ fn schema_describes_the_spec_keys() {
         "unique_count",
         "merge",
         "computed",
+        "resolve",
+        "input",
         "transform",
         "when",
         "condition",

@@ -258,7 +258,7 @@ fn a_spec_using_every_feature_resolves() {
     // unique_count and merge.
     let strategy = |name: &str| match &round.field(name).unwrap().kind {
         FieldKind::Mapped { strategy, .. } => *strategy,
-        FieldKind::Computed { .. } => panic!("{name} is computed"),
+        _ => panic!("{name} is not mapped"),
     };
     assert_eq!(strategy("metrics.deployers"), Strategy::UniqueCount);
     assert_eq!(ty("metrics.deployers"), prim(IdlPrimitive::U64));

@@ -3,11 +3,17 @@
 //! (deterministic, Borsh-encoded account updates and transactions), at a realistic pace,
 //! looping. State is kept in `--data-dir` (default `./hyperstack-data`, one store per stack
 //! in it): stopped and started again, the server resumes where it was. SIGINT or SIGTERM shut
-//! it down gracefully (close frames to every client, exit code 0).
+//! it down gracefully (close frames to every client, exit code 0). With `HYPERSTACK_DAS_URL` set,
+//! resolver fields (the ore stack's `ore_metadata`) fetch token metadata from that DAS endpoint.
 //!
 //! ```sh
 //! cargo run --release -p examples --bin server -- --stack pump
+//! cargo run --release -p examples --bin server -- --stack ore
 //! ```
+//!
+//! `--stack ore` serves the ore stack (generated/ore-stack, on the real `ore` and `entropy`
+//! IDLs) over the ore simulator's replay: rounds, deploys, entropy reveals and resets in the
+//! programs' real account layouts.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -16,12 +22,14 @@ use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use examples::generator::{replay::recording, Simulation};
 use hyperstack_server::source::replay::{ReplayConfig, ReplaySpeed};
-use hyperstack_server::{Server, YellowstoneConfig};
+use hyperstack_server::{ResolverConfig, Server, YellowstoneConfig};
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Stack {
     Pump,
     Game,
+    /// ORE mining rounds, the treasury and miners (the real ore + entropy programs).
+    Ore,
 }
 
 #[derive(Parser)]
@@ -69,6 +77,7 @@ async fn main() -> anyhow::Result<()> {
     let spec = match args.stack {
         Stack::Pump => pump_stack::spec(),
         Stack::Game => game_stack::spec(),
+        Stack::Ore => ore_stack::spec(),
     };
     let stack_dir = args.data_dir.join(&spec.name);
     let builder = Server::builder()
@@ -77,7 +86,8 @@ async fn main() -> anyhow::Result<()> {
         .bind(args.bind)
         .health_monitoring()
         .health_bind(args.http)
-        .reconnection();
+        .reconnection()
+        .resolvers(ResolverConfig::from_env());
     let builder = if args.in_memory {
         builder.in_memory()
     } else {
@@ -93,6 +103,7 @@ async fn main() -> anyhow::Result<()> {
             let simulation = match args.stack {
                 Stack::Pump => Simulation::Pump,
                 Stack::Game => Simulation::Game,
+                Stack::Ore => Simulation::Ore,
             };
             let updates = simulation.updates(args.seed, 300_000_000, args.slots);
             let speed = if args.speed == "max" {

@@ -32,9 +32,10 @@ impl Proc {
         let mut child = Command::new(bin)
             .args(args)
             .env("HYPERSTACK_DATA_DIR", data_dir.path())
-            .envs(env.iter().copied())
             .env("RUST_LOG", "info")
             .env_remove("YELLOWSTONE_ENDPOINT")
+            .env_remove("HYPERSTACK_DAS_URL")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -111,6 +112,11 @@ pub fn wait_line(rx: &mpsc::Receiver<String>, needle: &str) -> String {
 
 /// Starts the example server; returns it and its WebSocket URL.
 pub fn server(stack: &str, extra: &[&str]) -> (Proc, String) {
+    server_env(stack, extra, &[])
+}
+
+/// [`server`] with extra environment variables.
+pub fn server_env(stack: &str, extra: &[&str], env: &[(&str, &str)]) -> (Proc, String) {
     let mut args = vec![
         "--stack",
         stack,
@@ -120,7 +126,7 @@ pub fn server(stack: &str, extra: &[&str]) -> (Proc, String) {
         "127.0.0.1:0",
     ];
     args.extend_from_slice(extra);
-    let p = Proc::spawn(env!("CARGO_BIN_EXE_server"), &args);
+    let p = Proc::spawn_with(env!("CARGO_BIN_EXE_server"), &args, env);
     let line = p.stdout_line("hyperstack serving on ");
     let url = line
         .split_whitespace()

@@ -2498,6 +2498,60 @@ pub const STACK_JSON: &str = r#"{
       ],
       "fields": [
         {
+          "name": "ore_metadata",
+          "description": "The ORE mint's token metadata (a DAS endpoint's getAsset; null without one).",
+          "ty": {
+            "struct": {
+              "name": "TokenMetadata",
+              "fields": {
+                "named": [
+                  [
+                    "name",
+                    {
+                      "option": {
+                        "primitive": "string"
+                      }
+                    }
+                  ],
+                  [
+                    "symbol",
+                    {
+                      "option": {
+                        "primitive": "string"
+                      }
+                    }
+                  ],
+                  [
+                    "decimals",
+                    {
+                      "option": {
+                        "primitive": "u8"
+                      }
+                    }
+                  ],
+                  [
+                    "image",
+                    {
+                      "option": {
+                        "primitive": "string"
+                      }
+                    }
+                  ]
+                ]
+              }
+            }
+          },
+          "nullable": false,
+          "emit": true,
+          "kind": {
+            "kind": "resolved",
+            "resolver": "token_metadata",
+            "source": "\"oreoU2P8bN6jkk3jbaiVxYnG1dCXcYxwhwyK9jSybcp\"",
+            "input": "\"oreoU2P8bN6jkk3jbaiVxYnG1dCXcYxwhwyK9jSybcp\"",
+            "depends_on": []
+          }
+        },
+        {
           "name": "id.round_id",
           "description": null,
           "ty": {
@@ -2615,13 +2669,13 @@ pub const STACK_JSON: &str = r#"{
           }
         },
         {
-          "name": "state.motherlode",
-          "description": null,
+          "name": "state.motherlode_raw",
+          "description": "`state.motherlode` in base units (before `ui_amount`).",
           "ty": {
-            "primitive": "f64"
+            "primitive": "u64"
           },
           "nullable": false,
-          "emit": true,
+          "emit": false,
           "kind": {
             "kind": "mapped",
             "strategy": {
@@ -2651,11 +2705,25 @@ pub const STACK_JSON: &str = r#"{
                   }
                 }
               }
-            ],
-            "transform": {
-              "kind": "ui_amount",
-              "decimals": 11
-            }
+            ]
+          }
+        },
+        {
+          "name": "state.motherlode",
+          "description": null,
+          "ty": {
+            "primitive": "f64"
+          },
+          "nullable": false,
+          "emit": true,
+          "kind": {
+            "kind": "computed",
+            "source": "ui_amount(state.motherlode_raw, ore_metadata.decimals ?? 11)",
+            "expr": "ui_amount(state.motherlode_raw, ore_metadata.decimals ?? 11)",
+            "depends_on": [
+              "state.motherlode_raw",
+              "ore_metadata"
+            ]
           }
         },
         {
@@ -3063,13 +3131,13 @@ pub const STACK_JSON: &str = r#"{
           }
         },
         {
-          "name": "results.top_miner_reward",
-          "description": null,
+          "name": "results.top_miner_reward_raw",
+          "description": "`results.top_miner_reward` in base units (before `ui_amount`).",
           "ty": {
-            "primitive": "f64"
+            "primitive": "u64"
           },
           "nullable": false,
-          "emit": true,
+          "emit": false,
           "kind": {
             "kind": "mapped",
             "strategy": {
@@ -3099,11 +3167,25 @@ pub const STACK_JSON: &str = r#"{
                   }
                 }
               }
-            ],
-            "transform": {
-              "kind": "ui_amount",
-              "decimals": 11
-            }
+            ]
+          }
+        },
+        {
+          "name": "results.top_miner_reward",
+          "description": null,
+          "ty": {
+            "primitive": "f64"
+          },
+          "nullable": false,
+          "emit": true,
+          "kind": {
+            "kind": "computed",
+            "source": "ui_amount(results.top_miner_reward_raw, ore_metadata.decimals ?? 11)",
+            "expr": "ui_amount(results.top_miner_reward_raw, ore_metadata.decimals ?? 11)",
+            "depends_on": [
+              "results.top_miner_reward_raw",
+              "ore_metadata"
+            ]
           }
         },
         {
@@ -3230,13 +3312,13 @@ pub const STACK_JSON: &str = r#"{
           }
         },
         {
-          "name": "treasury.motherlode",
-          "description": null,
+          "name": "treasury.motherlode_raw",
+          "description": "`treasury.motherlode` in base units (before `ui_amount`).",
           "ty": {
-            "primitive": "f64"
+            "primitive": "u64"
           },
           "nullable": false,
-          "emit": true,
+          "emit": false,
           "kind": {
             "kind": "mapped",
             "strategy": {
@@ -3265,10 +3347,6 @@ pub const STACK_JSON: &str = r#"{
                 }
               }
             ],
-            "transform": {
-              "kind": "ui_amount",
-              "decimals": 11
-            },
             "stop": {
               "path": "reset",
               "source": {
@@ -3288,6 +3366,24 @@ pub const STACK_JSON: &str = r#"{
                 "index": "round_address"
               }
             }
+          }
+        },
+        {
+          "name": "treasury.motherlode",
+          "description": null,
+          "ty": {
+            "primitive": "f64"
+          },
+          "nullable": false,
+          "emit": true,
+          "kind": {
+            "kind": "computed",
+            "source": "ui_amount(treasury.motherlode_raw, ore_metadata.decimals ?? 11)",
+            "expr": "ui_amount(treasury.motherlode_raw, ore_metadata.decimals ?? 11)",
+            "depends_on": [
+              "treasury.motherlode_raw",
+              "ore_metadata"
+            ]
           }
         },
         {
@@ -3649,10 +3745,14 @@ pub const STACK_JSON: &str = r#"{
         }
       ],
       "computed_order": [
-        9,
-        15,
-        16,
-        17
+        0,
+        5,
+        11,
+        17,
+        18,
+        19,
+        20,
+        24
       ],
       "views": [
         {

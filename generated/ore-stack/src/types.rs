@@ -12,6 +12,9 @@
 #[serde(crate = "::hyperstack_sdk::__serde")]
 #[derive(::core::default::Default)]
 pub struct OreRound {
+    /// The ORE mint's token metadata (a DAS endpoint's getAsset; null without one).
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub ore_metadata: ::core::option::Option<idl::TokenMetadata>,
     /// Section `id` (empty until one of its fields is set).
     #[serde(default, skip_serializing_if = "OreRoundId::is_empty")]
     pub id: OreRoundId,
@@ -77,7 +80,7 @@ pub struct OreRoundState {
         skip_serializing_if = "::core::option::Option::is_none"
     )]
     pub expires_at: ::core::option::Option<u64>,
-    /// `last_write` of `Round.motherlode`, as `ui_amount(11)`.
+    /// Computed: `ui_amount(state.motherlode_raw, ore_metadata.decimals ?? 11)`.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub motherlode: ::core::option::Option<f64>,
     /// `last_write` of `Round.total_deployed`, as `ui_amount(9)`.
@@ -140,7 +143,7 @@ pub struct OreRoundResults {
     /// `last_write` of `Round.slot_hash`, as `base58`.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub slot_hash: ::core::option::Option<::std::string::String>,
-    /// `last_write` of `Round.top_miner_reward`, as `ui_amount(11)`.
+    /// Computed: `ui_amount(results.top_miner_reward_raw, ore_metadata.decimals ?? 11)`.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub top_miner_reward: ::core::option::Option<f64>,
     /// XOR of the four little-endian u64s of the revealed entropy value; null before the reveal.
@@ -210,7 +213,7 @@ impl OreRoundMetrics {
 #[serde(crate = "::hyperstack_sdk::__serde")]
 #[derive(::core::default::Default)]
 pub struct OreRoundTreasury {
-    /// `last_write` of `Treasury.motherlode`, as `ui_amount(11)`.
+    /// Computed: `ui_amount(treasury.motherlode_raw, ore_metadata.decimals ?? 11)`.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub motherlode: ::core::option::Option<f64>,
 }
@@ -485,6 +488,29 @@ impl OreMinerAutomation {
 }
 /// Types from the stack's IDLs that entity fields use.
 pub mod idl {
+    /// `TokenMetadata`: the value of resolver `token_metadata` (filled from outside the chain; each field null when the source lacks it).
+    #[derive(
+        ::core::fmt::Debug,
+        ::core::clone::Clone,
+        ::core::cmp::PartialEq,
+        ::hyperstack_sdk::__serde::Serialize,
+        ::hyperstack_sdk::__serde::Deserialize
+    )]
+    #[serde(crate = "::hyperstack_sdk::__serde")]
+    pub struct TokenMetadata {
+        /// `name`
+        #[serde(default)]
+        pub name: ::core::option::Option<::std::string::String>,
+        /// `symbol`
+        #[serde(default)]
+        pub symbol: ::core::option::Option<::std::string::String>,
+        /// `decimals`
+        #[serde(default)]
+        pub decimals: ::core::option::Option<u8>,
+        /// `image`
+        #[serde(default)]
+        pub image: ::core::option::Option<::std::string::String>,
+    }
     /// `OreTreasury_snapshot_miner_rewards_factor`: built by the spec from IDL types (a merge, or transformed fields).
     #[derive(
         ::core::fmt::Debug,

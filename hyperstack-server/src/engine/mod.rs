@@ -18,6 +18,7 @@
 //! snapshot and every frame after it, nothing twice, nothing missing.
 
 mod checkpoint;
+mod resolve;
 
 use std::sync::Arc;
 
@@ -89,6 +90,8 @@ pub(crate) struct Engine {
     /// replay has no connection to watch), so a streaming replay is not reported stale.
     pub replay_events: bool,
     pub mutations: mpsc::Receiver<Mutation>,
+    /// Resolvers: fetch requests out, answers in (`None` when nothing is fetched).
+    pub resolve: Option<crate::resolve::Link>,
     pub requests: mpsc::Receiver<Request>,
     pub output: mpsc::Sender<Output>,
     pub metrics: Arc<Metrics>,
@@ -148,12 +151,19 @@ impl Engine {
         let mut batch = Batch::default();
         let mut raw_open = self.raw.is_some();
         let mut mutations_open = true;
+        let mut resolve_open = self.resolve.is_some();
         let mut last_sync = std::time::Instant::now();
+        // Inputs referenced by an earlier run but never resolved are requested again.
+        if let Err(e) = self.dispatch_resolve() {
+            tracing::error!(error = %e, "the engine stopped before it started");
+            return Err(e);
+        }
         let result = loop {
             let deadline = batch.opened.map(|t| t + self.store_config.commit_interval);
             let idle = batch.opened.is_some()
                 && self.raw.as_ref().is_none_or(|r| r.is_empty())
-                && self.mutations.is_empty();
+                && self.mutations.is_empty()
+                && self.resolve.as_ref().is_none_or(|l| !l.has_results());
             let holding = self.transformer.as_ref().is_some_and(|t| t.held() > 0);
             if idle || batch.updates >= self.store_config.max_batch {
                 if let Err(e) = self.commit(&mut batch).await {
@@ -186,11 +196,17 @@ impl Engine {
                         if let Err(e) = self.apply_raw(&update, &mut batch).await {
                             break Err(e);
                         }
+                        if let Err(e) = self.dispatch_resolve() {
+                            break Err(e);
+                        }
                     }
                     None => {
                         raw_open = false;
                         // The source ended: the slot in progress is complete.
                         if let Err(e) = self.flush(&mut batch) {
+                            break Err(e);
+                        }
+                        if let Err(e) = self.dispatch_resolve() {
                             break Err(e);
                         }
                         if let Err(e) = self.commit(&mut batch).await {
@@ -203,6 +219,14 @@ impl Engine {
                             self.caught_up.send_replace(true);
                         }
                     }
+                },
+                r = resolve::recv(&mut self.resolve), if resolve_open => match r {
+                    Some(r) => {
+                        if let Err(e) = self.apply_resolution(&r, &mut batch) {
+                            break Err(e);
+                        }
+                    }
+                    None => resolve_open = false,
                 },
                 m = self.mutations.recv(), if mutations_open => match m {
                     Some(m) => {
@@ -229,6 +253,9 @@ impl Engine {
                 // A quiet source: the slot whose updates an ordered stack holds is complete.
                 _ = tokio::time::sleep(crate::ingest::SLOT_IDLE), if holding => {
                     if let Err(e) = self.flush(&mut batch) {
+                        break Err(e);
+                    }
+                    if let Err(e) = self.dispatch_resolve() {
                         break Err(e);
                     }
                 }

@@ -11,8 +11,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
+mod resolver;
 mod store;
 
+use resolver::ResolverMetrics;
 use store::StoreMetrics;
 
 /// Counters of one view.
@@ -39,6 +41,7 @@ pub struct Metrics {
     unresolved_dropped: Mutex<BTreeMap<&'static str, u64>>,
     unresolved_waiting: AtomicU64,
     store: StoreMetrics,
+    resolvers: ResolverMetrics,
 }
 
 /// Adds to a counter without ever wrapping.
@@ -74,6 +77,7 @@ impl Metrics {
             unresolved_dropped: Mutex::new(BTreeMap::new()),
             unresolved_waiting: AtomicU64::new(0),
             store: StoreMetrics::default(),
+            resolvers: ResolverMetrics::default(),
         }
     }
 
@@ -246,6 +250,17 @@ impl Metrics {
         self.store.disk_reads()
     }
 
+    /// A resolver event: `resolver` (`token_metadata`) had `outcome` (`cache_hit`,
+    /// `store_hit`, `requested`, `deferred`, `found`, `not_found`, `invalid_input`, `error`).
+    pub fn resolver_event(&self, resolver: &'static str, outcome: &'static str) {
+        self.resolvers.event(resolver, outcome);
+    }
+
+    /// Resolver events of `resolver` with `outcome` so far.
+    pub fn resolver_events(&self, resolver: &str, outcome: &str) -> u64 {
+        self.resolvers.events(resolver, outcome)
+    }
+
     /// All counters in the Prometheus text exposition format 0.0.4.
     pub fn render_prometheus(&self) -> String {
         let mut out = String::with_capacity(2048 + self.view_names.len() * 256);
@@ -315,6 +330,7 @@ impl Metrics {
         }
         drop(dropped);
         self.store.render(&mut out);
+        self.resolvers.render(&mut out);
         out
     }
 }
@@ -428,6 +444,9 @@ mod tests {
         m.decode_error("account");
         m.decode_error("account");
         m.decode_error("instruction");
+        m.resolver_event("token_metadata", "found");
+        m.resolver_event("token_metadata", "found");
+        m.resolver_event("token_metadata", "error");
         let text = m.render_prometheus();
         for line in [
             "# HELP hyperstack_websocket_clients ",
@@ -447,6 +466,9 @@ mod tests {
             "hyperstack_view_bytes_sent_total{view=\"Token/state\"} 20",
             "hyperstack_decode_errors_total{kind=\"account\"} 2",
             "hyperstack_decode_errors_total{kind=\"instruction\"} 1",
+            "# TYPE hyperstack_resolver_events_total counter",
+            "hyperstack_resolver_events_total{resolver=\"token_metadata\",outcome=\"found\"} 2",
+            "hyperstack_resolver_events_total{resolver=\"token_metadata\",outcome=\"error\"} 1",
         ] {
             assert!(
                 text.lines().any(|l| l.starts_with(line)),
@@ -455,6 +477,8 @@ mod tests {
         }
         assert_eq!(m.decode_errors("account"), 2);
         assert_eq!(m.decode_errors("other"), 0);
+        assert_eq!(m.resolver_events("token_metadata", "found"), 2);
+        assert_eq!(m.resolver_events("token_metadata", "cache_hit"), 0);
         // Every sample line is `name{labels} value` or `name value`, and every family is typed once.
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let value = line.rsplit(' ').next().unwrap();

@@ -20,6 +20,7 @@
 //! | `accounts` | account address | last (slot, write version) applied |
 //! | `signatures` | slot, signature | (empty) |
 //! | `log` | view index, view seq | encoded frame (resume log) |
+//! | `resolved` | 0, resolver, input / 1, resolver, input, entity, field, entity key | a resolver's value / a reference to it (crate::resolve) |
 
 pub(crate) mod codec;
 pub(crate) mod hot;
@@ -149,6 +150,7 @@ pub(crate) struct Store {
     pub accounts: Keyspace,
     pub signatures: Keyspace,
     pub log: Keyspace,
+    pub resolved: Keyspace,
 }
 
 const IDENTITY_KEY: &[u8] = b"identity";
@@ -203,6 +205,7 @@ impl Store {
             accounts: ks("accounts")?,
             signatures: ks("signatures")?,
             log: ks("log")?,
+            resolved: ks("resolved")?,
             db,
             dir,
         };

@@ -16,18 +16,18 @@ use crate::spec::expr::{Expr, Value as ExprValue};
 use crate::spec::idl::Layout;
 
 /// One entity an item changed, with what changed.
-struct Touched {
-    entity: usize,
-    key: KeyVal,
-    changed: Vec<usize>,
-    appended: Vec<(usize, Json)>,
+pub(super) struct Touched {
+    pub entity: usize,
+    pub key: KeyVal,
+    pub changed: Vec<usize>,
+    pub appended: Vec<(usize, Json)>,
 }
 
 /// The layout of a field's source values (`None` for computed fields).
 pub(super) fn layout_of(f: &FieldPlan) -> Option<&Layout> {
     match &f.kind {
         FieldPlanKind::Mapped { layout, .. } => Some(layout),
-        FieldPlanKind::Computed { .. } => None,
+        FieldPlanKind::Computed { .. } | FieldPlanKind::Resolved { .. } => None,
     }
 }
 
@@ -379,20 +379,26 @@ fn field_of<'p>(entity: &EntityPlan, deps: &[usize], path: &'p str) -> Option<(u
         })
 }
 
-fn is_changed(touch: &Touched, field: usize) -> bool {
-    touch.changed.contains(&field) || touch.appended.iter().any(|(f, _)| *f == field)
-}
-
-/// Re-evaluates the computed fields whose inputs changed, then builds the mutation.
-fn finish(t: &mut Transformer, plan: &Plan, touch: &mut Touched, seq: &str) -> Option<Mutation> {
-    let entity = &plan.entities[touch.entity];
-    let state = t.state_mut(touch.entity, &touch.key)?;
+/// Evaluates, in dependency order, the computed fields whose inputs changed (recorded in
+/// `touch`) and the inputs of resolver fields (those never evaluated, or whose inputs
+/// changed). Returns the resolver fields whose input changed: (field, (previous input and
+/// value)).
+fn evaluate(
+    entity: &EntityPlan,
+    state: &mut EntityState,
+    touch: &mut Touched,
+) -> Vec<(usize, super::resolved::Previous)> {
+    let mut inputs = Vec::new();
     for &ci in &entity.computed_order {
-        let Some(FieldPlanKind::Computed { expr, deps }) = entity.fields.get(ci).map(|f| &f.kind)
-        else {
-            continue;
+        let (expr, deps) = match entity.fields.get(ci).map(|f| &f.kind) {
+            Some(FieldPlanKind::Computed { expr, deps }) => (expr, deps),
+            Some(FieldPlanKind::Resolved { input, deps, .. }) => (input, deps),
+            _ => continue,
         };
-        if !deps.iter().any(|&d| is_changed(touch, d)) {
+        let never = state.fields.get(ci) == Some(&FieldState::Unset);
+        let resolver = matches!(entity.fields[ci].kind, FieldPlanKind::Resolved { .. });
+        let first = resolver && never;
+        if !first && !deps.iter().any(|&d| is_changed(touch, d)) {
             continue;
         }
         let fields = &state.fields;
@@ -412,6 +418,12 @@ fn finish(t: &mut Transformer, plan: &Plan, touch: &mut Touched, seq: &str) -> O
         };
         let result = expr.eval(&env);
         let slot = &mut state.fields[ci];
+        if resolver {
+            if let Some(old) = super::resolved::set_input(slot, result) {
+                inputs.push((ci, old));
+            }
+            continue;
+        }
         let new = match (&*slot, result) {
             (FieldState::Unset, ExprValue::Null) => continue,
             (FieldState::Computed(old), r) if *old == r => continue,
@@ -420,6 +432,31 @@ fn finish(t: &mut Transformer, plan: &Plan, touch: &mut Touched, seq: &str) -> O
         *slot = new;
         touch.changed.push(ci);
     }
+    inputs
+}
+
+pub(super) fn is_changed(touch: &Touched, field: usize) -> bool {
+    touch.changed.contains(&field) || touch.appended.iter().any(|(f, _)| *f == field)
+}
+
+/// Re-evaluates the computed and resolver fields whose inputs changed (a resolver field
+/// whose input changed takes the value known for it, which may change the fields that read
+/// it: evaluated again), then builds the mutation.
+pub(super) fn finish(
+    t: &mut Transformer,
+    plan: &Plan,
+    touch: &mut Touched,
+    seq: &str,
+) -> Option<Mutation> {
+    let entity = &plan.entities[touch.entity];
+    loop {
+        let state = t.state_mut(touch.entity, &touch.key)?;
+        let inputs = evaluate(entity, state, touch);
+        if inputs.is_empty() || !super::resolved::reference(t, touch, inputs) {
+            break;
+        }
+    }
+    let state = t.state_mut(touch.entity, &touch.key)?;
     let mut data = Map::new();
     let mut append = Vec::new();
     touch.changed.sort_unstable();

@@ -27,6 +27,7 @@ mod lookup;
 mod order;
 mod persist;
 mod plan;
+mod resolved;
 mod state;
 mod unresolved;
 
@@ -150,6 +151,8 @@ pub struct Transformer {
     pending: Option<SlotBuffer>,
     /// Ordered stacks: the last completed slot, to tell late updates.
     completed: Option<u64>,
+    /// Resolver fields: their references, the values known, the fetches to request.
+    resolve: crate::resolve::Index,
 }
 
 impl Transformer {
@@ -218,6 +221,7 @@ impl Transformer {
             dedup: Dedup::open(&store, cap, stats)?,
             unresolved: unresolved::Unresolved::open(&store, unresolved)?,
             seq: progress.seq,
+            resolve: crate::resolve::Index::open(&store),
             store,
             error: None,
             errors: ErrorReporter::default(),
@@ -238,6 +242,7 @@ impl Transformer {
         }
         self.dedup.write_into(batch);
         self.unresolved.write_into(batch);
+        self.resolve.write_into(batch);
         if let Some(m) = &self.errors.metrics {
             m.set_unresolved_waiting(self.unresolved.len());
         }
@@ -266,6 +271,12 @@ impl Transformer {
                 .map(lookup::Indexes::resident)
                 .sum::<usize>()
             + self.dedup.resident()
+            + self.resolve.resident()
+    }
+
+    /// The resolver state (references, values, requests).
+    pub(crate) fn resolve_index(&mut self) -> &mut crate::resolve::Index {
+        &mut self.resolve
     }
 
     /// The largest hot set of each kind of record: entity states (per entity type), lookup

@@ -8,7 +8,8 @@ use super::convert::Conv;
 use crate::spec::expr::Expr;
 use crate::spec::idl::{IdlPrimitive, Layout};
 use crate::spec::{
-    Entity, FieldKind, KeyBinding, SourceBinding, SourceKind, SourceRef, Stack, Strategy, ValuePath,
+    Entity, FieldKind, KeyBinding, Resolver, SourceBinding, SourceKind, SourceRef, Stack, Strategy,
+    ValuePath,
 };
 
 /// Why a stack cannot be compiled.
@@ -114,6 +115,12 @@ pub(crate) enum FieldPlanKind {
     },
     /// A computed field: its expression and the indices of the fields it reads.
     Computed { expr: Expr, deps: Vec<usize> },
+    /// A resolver field: the resolver, its input expression and the fields that reads.
+    Resolved {
+        resolver: Resolver,
+        input: Expr,
+        deps: Vec<usize>,
+    },
 }
 
 /// An entity type.
@@ -121,7 +128,7 @@ pub(crate) enum FieldPlanKind {
 pub(crate) struct EntityPlan {
     pub name: Arc<str>,
     pub fields: Vec<FieldPlan>,
-    /// Computed field indices, dependencies first.
+    /// Computed and resolver field indices, dependencies first.
     pub computed_order: Vec<usize>,
     pub lookups: usize,
 }
@@ -310,6 +317,19 @@ impl Plan {
                     expr, depends_on, ..
                 } => FieldPlanKind::Computed {
                     expr: expr.clone(),
+                    deps: depends_on
+                        .iter()
+                        .filter_map(|d| entity.fields.iter().position(|f| &f.name == d))
+                        .collect(),
+                },
+                FieldKind::Resolved {
+                    resolver,
+                    input,
+                    depends_on,
+                    ..
+                } => FieldPlanKind::Resolved {
+                    resolver: *resolver,
+                    input: input.clone(),
                     deps: depends_on
                         .iter()
                         .filter_map(|d| entity.fields.iter().position(|f| &f.name == d))

@@ -30,6 +30,12 @@ pub(crate) enum FieldState {
     Object(Map<String, Json>),
     /// A computed field's last result.
     Computed(ExprValue),
+    /// A resolver field: the input it was last evaluated to, and the resolved value for it
+    /// (`None` until resolved, or when the resolver knows none).
+    Resolved {
+        input: Option<Box<str>>,
+        value: Option<Json>,
+    },
 }
 
 /// One entity in the state table.
@@ -265,6 +271,7 @@ impl FieldState {
             FieldState::Distinct(seen) => Json::from(seen.len()),
             FieldState::Object(map) => Json::Object(map.clone()),
             FieldState::Computed(v) => v.to_json(),
+            FieldState::Resolved { value, .. } => value.clone().unwrap_or(Json::Null),
         }
     }
 
@@ -280,6 +287,7 @@ impl FieldState {
             }
             FieldState::Distinct(seen) => Some(ExprValue::Int(seen.len() as i128)),
             FieldState::Computed(v) => Some(v.clone()),
+            FieldState::Resolved { value, .. } => value.as_ref().map(ExprValue::from_json),
         }
     }
 }

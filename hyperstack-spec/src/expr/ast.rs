@@ -128,11 +128,13 @@ pub enum Function {
     All,
     /// `len(list or string)`
     Len,
+    /// `ui_amount(amount, decimals)`: an integer amount of base units in whole units.
+    UiAmount,
 }
 
 impl Function {
     /// Every built-in function, in documentation order.
-    pub const ALL: [Function; 15] = [
+    pub const ALL: [Function; 16] = [
         Function::Abs,
         Function::Min,
         Function::Max,
@@ -148,6 +150,7 @@ impl Function {
         Function::Any,
         Function::All,
         Function::Len,
+        Function::UiAmount,
     ];
 
     /// The function's name as written in source.
@@ -168,6 +171,7 @@ impl Function {
             Function::Any => "any",
             Function::All => "all",
             Function::Len => "len",
+            Function::UiAmount => "ui_amount",
         }
     }
 
@@ -195,7 +199,8 @@ impl Function {
             | Function::U64Le
             | Function::Map
             | Function::Any
-            | Function::All => (2, Some(2)),
+            | Function::All
+            | Function::UiAmount => (2, Some(2)),
             Function::If => (3, Some(3)),
             Function::Coalesce | Function::Xor => (2, None),
         }

@@ -271,6 +271,9 @@ fn eval_call(function: Function, args: &[Node], env: Env<'_>) -> Value {
             }
             _ => Value::Null,
         },
+        (Function::UiAmount, [amount, decimals]) => {
+            ui_amount(&eval_node(amount, env), &eval_node(decimals, env))
+        }
         (Function::Len, [x]) => match eval_node(x, env) {
             Value::List(items) => Value::Int(items.len() as i128),
             Value::Str(s) => Value::Int(s.chars().count() as i128),
@@ -286,6 +289,23 @@ fn eval_call(function: Function, args: &[Node], env: Env<'_>) -> Value {
         }
         _ => Value::Null,
     }
+}
+
+/// Largest number of decimals `ui_amount` accepts (10^38 still converts exactly enough to a
+/// float divisor).
+const MAX_DECIMALS: i128 = 38;
+
+/// `ui_amount(amount, decimals)`: `amount / 10^decimals` as a float; null for a null operand
+/// or decimals outside 0..=38.
+fn ui_amount(amount: &Value, decimals: &Value) -> Value {
+    let (Value::Int(amount), Value::Int(decimals)) = (amount, decimals) else {
+        return Value::Null;
+    };
+    if !(0..=MAX_DECIMALS).contains(decimals) {
+        return Value::Null;
+    }
+    let divisor = 10f64.powi(*decimals as i32);
+    Value::Float(*amount as f64 / divisor)
 }
 
 /// `u64_le(bytes, offset)`: the eight list items from `offset`, each a byte, little-endian.

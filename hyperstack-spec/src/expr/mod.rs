@@ -73,6 +73,7 @@
 //! | `map(list, x => expr)` | the list of `expr` for each item `x`                       |
 //! | `any(list, x => cond)`, `all(list, x => cond)` | whether `cond` is true for some / every item |
 //! | `len(x)`               | the number of items of a list, or characters of a string   |
+//! | `ui_amount(amount, decimals)` | `amount / 10^decimals` as a float (an integer amount of base units in whole units: `ui_amount(lamports, 9)` is SOL) |
 //!
 //! `x => expr` is a *lambda*, accepted only as the second argument of `map`, `any` and `all`;
 //! inside it `x` (any identifier) names the current item and shadows a field of that name,
@@ -122,6 +123,7 @@
 //! | `u64_le(l, i)`, `xor(a, b, ...)`, `reverse_bits(x)`, `len(l)` | lists of ints, ints | `int` |
 //! | `map(l, x => e)`                 | `l` a `list<T>`; `e` typed with `x: T` | `list<type of e>` |
 //! | `any(l, x => c)`, `all(l, x => c)` | `c` is `bool`                  | `bool`      |
+//! | `ui_amount(a, d)`                | two ints                         | `float`     |
 //!
 //! Two types are *compatible* when they are equal, when one is `int` and the other `float`
 //! (join: `float`), when one is `null` (join: the other) or when one is `any` (join: `any`).
@@ -166,6 +168,9 @@
 //! * `u64_le` is null when the list is too short, the offset negative or an item not a
 //!   byte; `xor` and `reverse_bits` are null for null (or, for `reverse_bits`, out of range)
 //!   operands. Lists compare item by item with `==`.
+//! * `ui_amount` is null for a null operand or decimals outside 0..=38 (so
+//!   `ui_amount(raw, metadata.decimals ?? 11)` falls back to 11 decimals while the
+//!   metadata is unknown).
 //! * `any` / `all` count a lambda result that is null as false; on a null list they are null,
 //!   like `map` and `len`.
 //!

@@ -376,6 +376,24 @@ fn check_call(
                 Err(cannot(0, t))
             }
         }
+        (Function::UiAmount, [amount, decimals]) => {
+            if !is_integer(amount) {
+                return Err(err(
+                    offset_of(0),
+                    format!(
+                        "the amount of `ui_amount` must be an int (base units), found {amount}"
+                    ),
+                ));
+            }
+            if is_integer(decimals) {
+                Ok(ExprType::Float)
+            } else {
+                Err(err(
+                    offset_of(1),
+                    format!("the decimals of `ui_amount` must be an int, found {decimals}"),
+                ))
+            }
+        }
         (Function::Len, [t]) => {
             if matches!(t, ExprType::String) || list_item(t).is_some() {
                 Ok(ExprType::Int)

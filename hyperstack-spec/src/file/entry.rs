@@ -24,7 +24,7 @@ use toml::Spanned;
 use super::FieldFile;
 
 /// The keys of a field table.
-pub const FIELD_KEYS: [&str; 19] = [
+pub const FIELD_KEYS: [&str; 21] = [
     "from",
     "strategy",
     "count",
@@ -35,6 +35,8 @@ pub const FIELD_KEYS: [&str; 19] = [
     "unique_count",
     "merge",
     "computed",
+    "resolve",
+    "input",
     "transform",
     "when",
     "condition",
@@ -129,7 +131,7 @@ impl<'de> Visitor<'de> for EntryVisitor {
         write!(
             f,
             "a field (a table with `from`, `count`, `sum`, `max`, `min`, `append`, \
-             `unique_count`, `merge` or `computed`) or a section (a table of fields); \
+             `unique_count`, `merge`, `computed` or `resolve`) or a section (a table of fields); \
              if the enclosing table is meant as a field, this key is not a field key ({})",
             FIELD_KEYS.join(", ")
         )

@@ -95,7 +95,7 @@ pub struct LookupTable {
 }
 
 /// One field. Exactly one of `from`, `count`, `sum`, `max`, `min`, `append`, `unique_count`,
-/// `merge`, `computed`.
+/// `merge`, `computed`, `resolve`.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FieldFile {
@@ -143,9 +143,21 @@ pub struct FieldFile {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub computed: Option<Spanned<String>>,
+    /// Fills the field from outside the chain with this resolver (`token_metadata`), keyed
+    /// by `input`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub resolve: Option<Spanned<String>>,
+    /// A resolver's input: an expression over the entity's fields giving the value to resolve
+    /// (`mint`, or a constant: `'"oreoU2P8bN6jkk3jbaiVxYnG1dCXcYxwhwyK9jSybcp"'`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub input: Option<Spanned<String>>,
     /// Converts each value before its strategy applies: `ui_amount(<decimals>)`, `base58`,
     /// `hex`, `to_string`, `to_number`; for a struct value, a table of field path →
-    /// transform (`{ balance = "ui_amount(9)", "rewards_factor.bits" = "hex" }`).
+    /// transform (`{ balance = "ui_amount(9)", "rewards_factor.bits" = "hex" }`). The
+    /// decimals of a whole field's `ui_amount` may be an expression over the entity's fields
+    /// (`ui_amount(ore_metadata.decimals ?? 11)`).
     #[serde(default)]
     #[schemars(with = "Option<TransformFile>")]
     pub transform: Option<Spanned<TransformFile>>,

@@ -4,10 +4,13 @@
 //! concrete [`Layout`], computed fields are parsed and ordered. It serializes to JSON (generated
 //! crates embed it so a server can run the stack without the spec file).
 
+mod resolver;
 mod source;
 mod transform;
 
+pub use resolver::{Resolver, TOKEN_METADATA_TYPE};
 pub use source::{KeyBinding, SourceKind, SourceRef, ValuePath};
+pub(crate) use transform::is_number;
 pub use transform::{FieldTransform, Transform};
 
 use serde::{Deserialize, Serialize};
@@ -69,7 +72,8 @@ pub struct Entity {
     /// Sections (nested objects of fields), outer ones first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sections: Vec<Section>,
-    /// Indexes into `fields` of the computed fields, dependencies first.
+    /// Indexes into `fields` of the computed and resolved fields (the fields evaluated from
+    /// other fields), dependencies first.
     pub computed_order: Vec<usize>,
     /// Views: `state`, `list`, `append` (when enabled), then derived views in file order.
     pub views: Vec<View>,
@@ -256,6 +260,18 @@ pub enum FieldKind {
         /// The parsed expression.
         expr: Expr,
         /// Names of the fields it reads (their first path segment).
+        depends_on: Vec<String>,
+    },
+    /// Filled from outside the chain by a resolver, keyed by a value of the entity: the field
+    /// holds the resolver's value for the entity's current `input` (absent until resolved).
+    Resolved {
+        /// Which resolver.
+        resolver: Resolver,
+        /// The input as written (an expression over the entity's fields).
+        source: String,
+        /// The parsed input expression.
+        input: Expr,
+        /// Names of the fields it reads.
         depends_on: Vec<String>,
     },
 }

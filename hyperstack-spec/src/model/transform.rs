@@ -54,8 +54,13 @@ impl Transform {
         {
             return match arg.trim().parse::<u32>() {
                 Ok(decimals) if decimals <= MAX_DECIMALS => Ok(Transform::UiAmount { decimals }),
-                _ => Err(format!(
+                _ if is_number(arg) => Err(format!(
                     "`ui_amount` takes a number of decimals from 0 to {MAX_DECIMALS}, not `{}`",
+                    arg.trim()
+                )),
+                _ => Err(format!(
+                    "`ui_amount({})`: decimals from the entity apply only to a whole field (`transform = \"ui_amount({})\"`); inside a table of field transforms, write a number of decimals from 0 to {MAX_DECIMALS}",
+                    arg.trim(),
                     arg.trim()
                 )),
             };
@@ -134,6 +139,12 @@ impl Transform {
     }
 }
 
+/// Whether a transform argument is written as a (possibly negative) integer.
+pub(crate) fn is_number(arg: &str) -> bool {
+    let digits = arg.trim().trim_start_matches('-');
+    !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit())
+}
+
 /// `bytes`, `[u8; N]` or `Vec<u8>`.
 pub(crate) fn is_bytes(ty: &Layout) -> bool {
     match ty {
@@ -205,6 +216,9 @@ mod tests {
             .unwrap_err()
             .contains("decimals"));
         assert!(Transform::parse("ui_amount(x)")
+            .unwrap_err()
+            .contains("apply only to a whole field"));
+        assert!(Transform::parse("ui_amount(-1)")
             .unwrap_err()
             .contains("0 to 38"));
         assert!(Transform::parse("ui_amount(39)").is_err());

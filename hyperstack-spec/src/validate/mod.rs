@@ -6,8 +6,10 @@ mod catalog;
 mod computed;
 mod diag;
 mod entity;
+mod evaluated;
 mod lookups;
 mod mapping;
+mod scaled;
 mod sections;
 mod types;
 mod views;
@@ -112,6 +114,7 @@ fn validate_entity(
     let pk = entity::primary_key(cat, diag, &scope, &file.key)?;
     let lookups = lookups::lookups(cat, diag, &scope, &pk, file);
     let (flat, sections) = sections::flatten(diag, &scope, ename, &file.fields);
+    let flat = scaled::expand(diag, &scope, flat);
     let cx = entity::FieldCtx {
         cat,
         entity: ename,
@@ -122,9 +125,20 @@ fn validate_entity(
     let mut fields: Vec<Option<Field>> = Vec::new();
     for ff in &flat {
         let fscope = scope.with_item(format!("field `{}`", ff.name));
-        let f = ff.spec;
-        if f.computed.is_some() {
+        let f = &*ff.spec;
+        if evaluated::is_evaluated(f) {
             // Typed in the second pass, once mapped fields are known.
+            fields.push(None);
+            continue;
+        }
+        if f.input.is_some() {
+            diag.error(
+                Some(&ff.span),
+                &fscope,
+                SpecErrorKind::Invalid(
+                    "`input` belongs to resolver fields: add `resolve = \"<resolver>\"` (e.g. `token_metadata`), or remove it".into(),
+                ),
+            );
             fields.push(None);
             continue;
         }
@@ -147,124 +161,13 @@ fn validate_entity(
         );
     }
 
-    // Computed fields: parse, order by dependency, then type-check in that order.
+    // Computed and resolver fields: parse, order by dependency, then type-check in that order.
     let mut types: computed::FieldTypes = fields
         .iter()
         .flatten()
         .map(|f| (f.name.clone(), f.ty.clone()))
         .collect();
-    let all_names: Vec<String> = flat.iter().map(|f| f.name.clone()).collect();
-    let computed_idx: Vec<usize> = flat
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| f.spec.computed.is_some())
-        .map(|(i, _)| i)
-        .collect();
-    let mut parsed = HashMap::new();
-    for &i in &computed_idx {
-        let ff = &flat[i];
-        let f = ff.spec;
-        let fscope = scope.with_item(format!("field `{}`", ff.name));
-        let other_keys = f.from.is_some()
-            || f.count.is_some()
-            || f.sum.is_some()
-            || f.max.is_some()
-            || f.min.is_some()
-            || f.append.is_some()
-            || f.unique_count.is_some()
-            || f.merge.is_some()
-            || f.key.is_some()
-            || f.via.is_some()
-            || f.strategy.is_some()
-            || f.cap.is_some()
-            || f.transform.is_some()
-            || f.when.is_some()
-            || f.condition.is_some()
-            || f.stop.is_some();
-        if other_keys {
-            diag.error(
-                Some(&ff.span),
-                &fscope,
-                SpecErrorKind::Invalid(
-                    "a computed field takes only `computed`, `emit` and `description`".to_string(),
-                ),
-            );
-            continue;
-        }
-        if let Some(text) = &f.computed {
-            if let Some(e) = computed::parse(diag, &fscope, text) {
-                parsed.insert(i, e);
-            }
-        }
-    }
-    let cnames: Vec<String> = computed_idx.iter().map(|&i| flat[i].name.clone()).collect();
-    let deps: Vec<Vec<usize>> = computed_idx
-        .iter()
-        .map(|i| {
-            parsed.get(i).map_or_else(Vec::new, |e| {
-                e.references()
-                    .iter()
-                    .filter_map(|r| {
-                        let field = computed::field_of_path(&all_names, r)?;
-                        cnames.iter().position(|c| c == field)
-                    })
-                    .collect()
-            })
-        })
-        .collect();
-    let order = match computed::order(&cnames, &deps) {
-        Ok(order) => order,
-        Err(cycle) => {
-            let at = computed_idx[cnames.iter().position(|c| *c == cycle[0]).unwrap_or(0)];
-            let ff = &flat[at];
-            diag.error(
-                Some(&ff.span),
-                &scope.with_item(format!("field `{}`", ff.name)),
-                SpecErrorKind::ComputedCycle { cycle },
-            );
-            return None;
-        }
-    };
-    let mut computed_order = Vec::new();
-    for k in order {
-        let i = computed_idx[k];
-        let ff = &flat[i];
-        let f = ff.spec;
-        let fscope = scope.with_item(format!("field `{}`", ff.name));
-        let (Some(expr), Some(text)) = (parsed.remove(&i), f.computed.as_ref()) else {
-            continue;
-        };
-        let Some(ety) = computed::check(diag, &fscope, text, &expr, &types) else {
-            continue;
-        };
-        let Some(ty) = computed::result_layout(diag, &fscope, &ff.span, ety) else {
-            continue;
-        };
-        types.insert(ff.name.clone(), ty.clone());
-        let depends_on = expr
-            .references()
-            .iter()
-            .filter_map(|r| computed::field_of_path(&all_names, r))
-            .fold(Vec::<String>::new(), |mut acc, r| {
-                if !acc.iter().any(|a| a == r) {
-                    acc.push(r.to_string());
-                }
-                acc
-            });
-        fields[i] = Some(Field {
-            name: ff.name.clone(),
-            description: f.description.clone(),
-            ty,
-            nullable: false,
-            emit: f.emit.unwrap_or(true),
-            kind: FieldKind::Computed {
-                source: text.get_ref().clone(),
-                expr,
-                depends_on,
-            },
-        });
-        computed_order.push(i);
-    }
+    let computed_order = evaluated::validate(diag, &scope, &flat, &mut fields, &mut types)?;
 
     let mut views = views::built_in(ename, file.append);
     if file.append

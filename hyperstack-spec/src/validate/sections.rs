@@ -1,5 +1,6 @@
 //! Sections: the tree of `fields` entries flattened into fields named by dotted paths.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ops::Range;
 
@@ -16,8 +17,8 @@ pub(crate) struct FlatField<'a> {
     pub name: String,
     /// Where the field's table is written.
     pub span: Range<usize>,
-    /// The field as written.
-    pub spec: &'a FieldFile,
+    /// The field as written (or as [`super::scaled`] rewrote it).
+    pub spec: Cow<'a, FieldFile>,
 }
 
 /// Flattens an entity's `fields` depth first in file order, checking names (identifiers,
@@ -68,7 +69,7 @@ fn walk<'a>(
             FieldEntry::Field(spec) => out.fields.push(FlatField {
                 name: path,
                 span: entry.span(),
-                spec,
+                spec: Cow::Borrowed(&**spec),
             }),
             FieldEntry::Section(children) => {
                 if children.is_empty() {
@@ -77,7 +78,7 @@ fn walk<'a>(
                         &item_scope,
                         SpecErrorKind::Invalid(
                             "empty table: a field needs one of `from`, `count`, `sum`, `max`, \
-                             `min`, `append`, `unique_count`, `merge` or `computed`, and a \
+                             `min`, `append`, `unique_count`, `merge`, `computed` or `resolve`, and a \
                              section needs at least one field"
                                 .to_string(),
                         ),

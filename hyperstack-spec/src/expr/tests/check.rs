@@ -210,6 +210,22 @@ fn list_functions() {
     );
     assert_eq!(check("reverse_bits(i) % 625 == 0"), Ok(ExprType::Bool));
     assert_eq!(check("len(s) + len(bytes)"), Ok(ExprType::Int));
+    assert_eq!(check("ui_amount(i, 9)"), Ok(ExprType::Float));
+    assert_eq!(check("ui_amount(i, i ?? 11)"), Ok(ExprType::Float));
+    assert_eq!(
+        check("ui_amount(1.5, 9)"),
+        Err((
+            10,
+            "the amount of `ui_amount` must be an int (base units), found float".into()
+        ))
+    );
+    assert_eq!(
+        check("ui_amount(i, s)"),
+        Err((
+            13,
+            "the decimals of `ui_amount` must be an int, found string".into()
+        ))
+    );
     assert_eq!(
         check("map(i, x => x)"),
         Err((4, "function `map` needs a list, found int".into()))

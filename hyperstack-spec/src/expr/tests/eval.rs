@@ -364,6 +364,25 @@ fn list_and_bit_functions() {
         "beyond 64 bits"
     );
     assert_eq!(ev_lists("len(bytes)", &le), int(32));
+    assert_eq!(ev_lists("ui_amount(1500000000, 9)", &[]), float(1.5));
+    assert_eq!(ev_lists("ui_amount(250, 0)", &[]), float(250.0));
+    assert_eq!(ev_lists("ui_amount(-5, 1)", &[]), float(-0.5));
+    assert_eq!(
+        ev_lists("ui_amount(300000000000, missing ?? 11)", &[]),
+        float(3.0)
+    );
+    assert_eq!(ev_lists("ui_amount(null, 9)", &[]), NULL);
+    assert_eq!(
+        ev_lists("ui_amount(1, missing)", &[]),
+        NULL,
+        "unknown decimals"
+    );
+    assert_eq!(
+        ev_lists("ui_amount(1, 39)", &[]),
+        NULL,
+        "beyond 38 decimals"
+    );
+    assert_eq!(ev_lists("ui_amount(1, -1)", &[]), NULL);
     assert_eq!(ev_lists("len(\"héllo\")", &[]), int(5));
     assert_eq!(
         ev_lists("map(amounts, x => x * 1e-9)", &[]),

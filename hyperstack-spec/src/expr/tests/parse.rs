@@ -203,7 +203,7 @@ fn syntax_errors() {
         (
             "1 + foo(2)",
             4,
-            "unknown function `foo` (known functions: abs, min, max, round, floor, ceil, if, coalesce, u64_le, xor, reverse_bits, map, any, all, len)",
+            "unknown function `foo` (known functions: abs, min, max, round, floor, ceil, if, coalesce, u64_le, xor, reverse_bits, map, any, all, len, ui_amount)",
         ),
         ("a.b(1)", 0, "`a.b` is a field path, not a function"),
         ("abs()", 0, "function `abs` takes 1 argument, got 0"),
