@@ -120,6 +120,8 @@ async fn start(health: Option<HealthMonitor>) -> Server {
             },
         ]),
         ready: Arc::new(AtomicBool::new(false)),
+        metrics_token: None,
+        failure: None,
     };
     let (shutdown, rx) = watch::channel(false);
     let task = tokio::spawn(serve(listener, state.clone(), rx));

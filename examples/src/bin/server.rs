@@ -102,6 +102,7 @@ async fn main() -> anyhow::Result<()> {
             .map(|a| a.to_string())
             .unwrap_or_default()
     );
-    server.run_until_signal().await;
+    // A failed critical task ends the process with an error: its supervisor restarts it.
+    server.run_until_signal().await?;
     Ok(())
 }
