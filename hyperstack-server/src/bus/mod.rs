@@ -166,6 +166,12 @@ pub(crate) async fn run(
             }
             cmd = commands.recv(), if commands_open => match cmd {
                 Some(cmd) => {
+                    // A command was just handled (after a batch): a waiting batch goes first.
+                    if bus.streak > 0 {
+                        if let Ok(out) = engine_out.try_recv() {
+                            bus.output(out, &encoded_tx);
+                        }
+                    }
                     bus.command(cmd, &engine_out);
                     if let Ok(out) = engine_out.try_recv() {
                         bus.output(out, &encoded_tx);
