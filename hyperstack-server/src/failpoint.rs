@@ -101,12 +101,16 @@ pub fn parse(spec: &str) -> Result<Vec<(String, Rule)>, SpecError> {
 #[cfg(feature = "failpoints")]
 mod active {
     use std::collections::HashMap;
+    use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Mutex, OnceLock};
 
     use super::{Action, Rule};
 
     /// The configured failpoints and how often each was hit.
     type Table = HashMap<String, (Rule, u64)>;
+
+    /// Whether any failpoint was ever armed: until then a hit costs one atomic load.
+    static ARMED: AtomicBool = AtomicBool::new(false);
 
     fn table() -> &'static Mutex<Table> {
         static TABLE: OnceLock<Mutex<Table>> = OnceLock::new();
@@ -118,6 +122,7 @@ mod active {
                         for (name, rule) in rules {
                             tracing::warn!(failpoint = %name, action = ?rule.action, "failpoint armed from the environment");
                             table.insert(name, (rule, 0));
+                            ARMED.store(true, Ordering::Release);
                         }
                     }
                     Err(e) => tracing::error!(error = %e, "{} ignored", super::ENV),
@@ -128,6 +133,11 @@ mod active {
     }
 
     pub fn hit(name: &str) {
+        // Reads the environment once (the first hit).
+        let _ = table();
+        if !ARMED.load(Ordering::Acquire) {
+            return;
+        }
         let action = {
             let mut table = table().lock().unwrap_or_else(|e| e.into_inner());
             let Some((rule, hits)) = table.get_mut(name) else {
@@ -152,6 +162,7 @@ mod active {
     pub fn set(name: &str, rule: Rule) {
         let mut table = table().lock().unwrap_or_else(|e| e.into_inner());
         table.insert(name.to_string(), (rule, 0));
+        ARMED.store(true, Ordering::Release);
     }
 
     pub fn clear(name: &str) {
