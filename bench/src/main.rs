@@ -165,7 +165,7 @@ fn main() -> anyhow::Result<()> {
             };
             let server = start_hyperstack(&a.feeder, sizing).await?;
             println!("ws://{}", server.local_addr());
-            server.run_until_signal().await;
+            server.run_until_signal().await?;
             Ok(())
         });
     }

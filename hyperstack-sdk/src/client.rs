@@ -47,7 +47,7 @@ pub struct HyperStack {
 impl fmt::Debug for HyperStack {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HyperStack")
-            .field("url", &self.conn.config().url)
+            .field("url", &self.conn.config().shown_url())
             .field("state", &*self.conn.state().borrow())
             .finish()
     }
@@ -64,7 +64,8 @@ impl HyperStack {
         HyperStackBuilder::default()
     }
 
-    /// The server URL.
+    /// The server URL, as given to the builder. It may hold a token (`?token=`): logs,
+    /// errors and `Debug` output show it redacted, but this returns it as it is.
     pub fn url(&self) -> &str {
         &self.conn.config().url
     }
@@ -194,10 +195,13 @@ fn target(view: String, key: Option<&str>) -> Target {
 
 /// Configures a [`HyperStack`] connection.
 ///
-/// Defaults: `auto_reconnect(true)`, `max_reconnect_attempts(10)`,
-/// `reconnect_intervals([1s, 2s, 5s, 10s])` (then the last one repeatedly),
-/// `ping_interval(15s)` (a connection silent for twice that is dead),
-/// `initial_data_timeout(10s)`, `connect_timeout(10s)`, the webpki root certificates.
+/// Defaults: `auto_reconnect(true)` with no limit on attempts (`max_reconnect_attempts(n)`
+/// sets one), delays of 1 s doubling up to 30 s (`reconnect_intervals(..)` replaces that base
+/// schedule) with full jitter on top — each delay drawn uniformly between zero and its base,
+/// so clients of a restarted server do not reconnect in lockstep — `ping_interval(15s)` (a
+/// connection silent for twice that is dead), `initial_data_timeout(10s)`,
+/// `connect_timeout(10s)`, the webpki root certificates, no token. Tokens (`auth_token`, or
+/// `?token=` in the URL) are redacted from logs, errors and `Debug` output.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), hyperstack_sdk::HyperStackError> {
@@ -223,13 +227,15 @@ impl Default for HyperStackBuilder {
         HyperStackBuilder {
             config: Config {
                 url: String::new(),
+                auth_token: None,
                 auto_reconnect: true,
-                max_reconnect_attempts: 10,
-                reconnect_intervals: [1, 2, 5, 10].map(Duration::from_secs).to_vec(),
+                max_reconnect_attempts: None,
+                reconnect_intervals: None,
                 ping_interval: Duration::from_secs(15),
                 initial_data_timeout: Duration::from_secs(10),
                 connect_timeout: Duration::from_secs(10),
                 tls_roots: Vec::new(),
+                max_subscriptions: 64,
             },
         }
     }
@@ -248,15 +254,32 @@ impl HyperStackBuilder {
         self
     }
 
-    /// Reconnect attempts after a loss before giving up with [`ConnectionState::Error`].
+    /// Reconnect attempts after a loss before giving up with [`ConnectionState::Error`]
+    /// (default: no limit).
     pub fn max_reconnect_attempts(mut self, n: u32) -> Self {
-        self.config.max_reconnect_attempts = n;
+        self.config.max_reconnect_attempts = Some(n);
         self
     }
 
-    /// Delays before reconnect attempts 1, 2, …; the last one repeats. An empty list means 1 s.
+    /// Base delays before reconnect attempts 1, 2, …; the last one repeats (an empty list
+    /// means 1 s). Jitter applies on top: each delay is drawn between zero and its base.
     pub fn reconnect_intervals(mut self, intervals: Vec<Duration>) -> Self {
-        self.config.reconnect_intervals = intervals;
+        self.config.reconnect_intervals = Some(intervals);
+        self
+    }
+
+    /// Presents `token` as `Authorization: Bearer <token>` when connecting (rather than in
+    /// the URL, where proxies and access logs may record it).
+    pub fn auth_token(mut self, token: impl Into<String>) -> Self {
+        self.config.auth_token = Some(token.into());
+        self
+    }
+
+    /// The subscriptions per connection assumed until the server announces its limit
+    /// (default 64, the hyperstack server's default): watching more keys of one state view
+    /// than this uses the list view instead, filtered on the client.
+    pub fn subscription_limit(mut self, n: usize) -> Self {
+        self.config.max_subscriptions = n.max(1);
         self
     }
 
@@ -289,14 +312,14 @@ impl HyperStackBuilder {
     pub async fn connect(self) -> Result<HyperStack, HyperStackError> {
         let config = self.config;
         if !(config.url.starts_with("ws://") || config.url.starts_with("wss://")) {
-            return Err(HyperStackError::InvalidUrl(config.url));
+            return Err(HyperStackError::InvalidUrl(config.shown_url()));
         }
         let ws = match tokio::time::timeout(config.connect_timeout, connection::open(&config)).await
         {
             Ok(r) => r?,
             Err(_) => {
                 return Err(HyperStackError::Connect {
-                    url: config.url,
+                    url: config.shown_url(),
                     message: "timed out".into(),
                 })
             }

@@ -43,6 +43,7 @@ mod decode;
 mod entity;
 mod error;
 pub mod json;
+mod redact;
 pub mod store;
 mod stream;
 mod update;

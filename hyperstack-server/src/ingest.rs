@@ -160,6 +160,7 @@ pub(crate) fn spawn_source(
     shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<Result<(), IngestError>> {
     tokio::spawn(async move {
+        crate::failpoint::hit("ingest.source");
         match source {
             SourceConfig::Yellowstone(config) => {
                 yellowstone::run(&config, raw_tx, health, events, shutdown)

@@ -9,10 +9,12 @@
 
 #![warn(missing_docs)]
 
+mod auth;
 mod bus;
 pub mod config;
 pub mod decode;
 mod engine;
+pub mod failpoint;
 pub mod health;
 pub mod http;
 pub mod ingest;
@@ -24,13 +26,15 @@ pub mod resolve;
 mod server;
 pub mod source;
 pub mod store;
+mod supervise;
 mod telemetry;
 pub mod transform;
 pub mod websocket;
 
 pub use config::{
-    EntityCacheConfig, HealthConfig, HttpHealthConfig, ReconnectionConfig, ServerConfig,
-    StateTableConfig, UnresolvedConfig, WebSocketConfig, YellowstoneConfig,
+    ClientIpHeader, ConnectionLimits, ConnectionTimeouts, EntityCacheConfig, HealthConfig,
+    HttpHealthConfig, RateLimit, ReconnectionConfig, ServerConfig, StateTableConfig, TlsConfig,
+    TlsError, UnresolvedConfig, WebSocketConfig, YellowstoneConfig,
 };
 pub use health::{HealthMonitor, StreamStatus};
 pub use hyperstack_spec as spec;
@@ -46,5 +50,6 @@ pub use server::{MutationSender, RunningServer, Server, ServerBuilder, ServerErr
 pub use source::replay::{ReplayConfig, ReplayInput, ReplaySpeed};
 pub use source::yellowstone::{SourceError, SourceEvent, YellowstoneSourceConfig};
 pub use source::{Commitment, RawUpdate};
+pub use supervise::Failure;
 pub use telemetry::{flush_telemetry, init_tracing};
 pub use transform::{TransformStats, Transformer};

@@ -121,6 +121,8 @@ async fn start(health: Option<HealthMonitor>) -> Server {
         ]),
         ready: Arc::new(AtomicBool::new(false)),
         readiness: Arc::new(hyperstack_server::ready::Readiness::ready()),
+        metrics_token: None,
+        failure: None,
     };
     let (shutdown, rx) = watch::channel(false);
     let task = tokio::spawn(serve(listener, state.clone(), rx));

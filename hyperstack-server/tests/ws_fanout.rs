@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use hyperstack_server::{EntityCacheConfig, WebSocketConfig};
+use hyperstack_server::{ConnectionTimeouts, EntityCacheConfig, WebSocketConfig};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Error as WsError;
 
@@ -33,6 +33,12 @@ async fn slow_client_is_dropped_and_fast_client_gets_every_frame() {
         },
         WebSocketConfig {
             message_queue_size: 16,
+            // This test is about lagging: the slow client's blocked writes must not hit the
+            // write timeout first (tests/hostile covers that one).
+            timeouts: ConnectionTimeouts {
+                write: Duration::from_secs(300),
+                ..ConnectionTimeouts::default()
+            },
             ..WebSocketConfig::default()
         },
     )
@@ -126,7 +132,7 @@ async fn token_auth_refuses_before_upgrade() {
     let server = start(
         EntityCacheConfig::default(),
         WebSocketConfig {
-            auth_token: Some("s3cret".into()),
+            auth_tokens: vec!["s3cret".into()],
             ..WebSocketConfig::default()
         },
     )

@@ -25,7 +25,8 @@ async fn subscribe_snapshot_upsert_patch_append_delete() {
     assert_eq!(
         sub,
         json!({"op":"subscribed","view":"Token/list","mode":"list","resumed":false,
-               "append_caps":{"last_trades":20},"append_default_cap":100})
+               "append_caps":{"last_trades":20},"append_default_cap":100,
+               "limits":{"max_subscriptions":64,"max_message_size":16384}})
     );
     let snap = c.read_snapshot().await;
     assert_eq!(

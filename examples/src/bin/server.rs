@@ -22,7 +22,9 @@ use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use examples::generator::{replay::recording, Simulation};
 use hyperstack_server::source::replay::{ReplayConfig, ReplaySpeed};
-use hyperstack_server::{ResolverConfig, Server, YellowstoneConfig};
+use hyperstack_server::{
+    HttpHealthConfig, ResolverConfig, Server, TlsConfig, WebSocketConfig, YellowstoneConfig,
+};
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Stack {
@@ -68,6 +70,29 @@ struct Args {
     /// Keep the state in a temporary directory removed at exit instead (nothing survives).
     #[arg(long)]
     in_memory: bool,
+    /// Tokens a WebSocket client may present (comma-separated: several for rotation).
+    #[arg(
+        long,
+        env = "HYPERSTACK_AUTH_TOKENS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    auth_token: Vec<String>,
+    /// Token `/metrics` and `/views` require (`/health` and `/ready` stay open).
+    #[arg(long, env = "HYPERSTACK_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
+    /// Serve `wss://` with this PEM certificate chain (needs `--tls-key`).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// The PEM private key of `--tls-cert`.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
+    /// Browser origins allowed to connect (repeatable; default: any).
+    #[arg(long)]
+    allowed_origin: Vec<String>,
+    /// Most WebSocket connections from one address (default: no limit).
+    #[arg(long)]
+    max_connections_per_ip: Option<usize>,
 }
 
 #[tokio::main]
@@ -80,12 +105,20 @@ async fn main() -> anyhow::Result<()> {
         Stack::Ore => ore_stack::spec(),
     };
     let stack_dir = args.data_dir.join(&spec.name);
+    let mut ws = WebSocketConfig::new(args.bind);
+    ws.auth_tokens = args.auth_token.clone();
+    ws.allowed_origins = args.allowed_origin.clone();
+    ws.limits.max_connections_per_ip = args.max_connections_per_ip;
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        ws.tls = Some(TlsConfig::from_pem_files(cert, key)?);
+    }
+    let mut http = HttpHealthConfig::new(args.http);
+    http.metrics_token = args.metrics_token.clone();
     let builder = Server::builder()
         .spec(spec)
-        .websocket()
-        .bind(args.bind)
+        .websocket_config(ws)
         .health_monitoring()
-        .health_bind(args.http)
+        .http_health_config(http)
         .reconnection()
         .resolvers(ResolverConfig::from_env());
     let builder = if args.in_memory {
@@ -128,14 +161,16 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     let server = builder.spawn().await?;
+    let scheme = if args.tls_cert.is_some() { "wss" } else { "ws" };
     println!(
-        "hyperstack serving on ws://{} (health and metrics on http://{})",
+        "hyperstack serving on {scheme}://{} (health and metrics on http://{})",
         server.local_addr(),
         server
             .http_addr()
             .map(|a| a.to_string())
             .unwrap_or_default()
     );
-    server.run_until_signal().await;
+    // A failed critical task ends the process with an error: its supervisor restarts it.
+    server.run_until_signal().await?;
     Ok(())
 }

@@ -1,14 +1,16 @@
 //! The connection task's life: sessions over a socket, reconnects with the configured
 //! intervals, application pings and dead-peer detection, shutdown.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{sleep, sleep_until, timeout, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
+use super::backoff;
 use super::socket::{self, Incoming, Ws};
 use super::{Command, Config, ConnectionState, Rows, Target};
 use crate::error::HyperStackError;
@@ -31,11 +33,27 @@ pub(super) struct Listener {
     pub targets: Vec<Target>,
     pub tx: mpsc::UnboundedSender<Change>,
     pub rich: bool,
+    /// Keys of a state view served from the entity's list view instead (more keys than the
+    /// server's subscription limit).
+    pub filtered: Option<Through>,
+}
+
+/// A stream's keys served through a list view.
+pub(super) struct Through {
+    /// The list view.
+    pub list: Target,
+    /// The keys let through.
+    pub keys: HashSet<String>,
+    /// What the stream already holds of keys it watched on their own before: the list's
+    /// snapshot repeating it unchanged is not delivered again.
+    pub held: HashMap<String, Value>,
 }
 
 /// A `get` / `list` waiting for its subscription's snapshot.
 pub(super) struct Fetch {
     pub target: Target,
+    /// Only this key of the target's rows (a state key fetched through the list view).
+    pub only: Option<String>,
     pub reply: oneshot::Sender<Result<Rows, HyperStackError>>,
     /// When it fails with a timeout, unless its subscription was answered and is waiting
     /// for `loaded_at`.
@@ -60,9 +78,19 @@ pub(crate) struct Actor {
     pub(super) subs: HashMap<Target, Sub>,
     pub(super) listeners: HashMap<u64, Listener>,
     pub(super) fetches: HashMap<u64, Fetch>,
-    /// Subscriptions sent and not yet answered with `subscribed`, per view, in send order
-    /// (the server answers in order; `subscribed` frames of state views carry no key).
-    pub(super) pending: HashMap<String, VecDeque<Target>>,
+    /// Subscriptions sent and not yet answered, per view, in send order, with the id each
+    /// was sent with. Replies echoing an id are matched by it; replies without one (older
+    /// servers) are matched in order — the server answers in order, and `subscribed` frames
+    /// of state views carry no key.
+    pub(super) pending: HashMap<String, VecDeque<(u64, Target)>>,
+    /// The id of the next subscribe message.
+    pub(super) next_request: u64,
+    /// The server's subscriptions-per-connection limit, once announced.
+    pub(super) server_limit: Option<usize>,
+    /// Subscriptions refused as `rate_limited`, to send again at the instant given.
+    pub(super) retries: Vec<(Instant, Target)>,
+    /// Draws the reconnect jitter.
+    rng: fastrand::Rng,
     /// The subscription whose snapshot is being received, per view.
     pub(super) receiving: HashMap<String, Target>,
     /// Messages to send on the current socket.
@@ -86,6 +114,10 @@ impl Actor {
             listeners: HashMap::new(),
             fetches: HashMap::new(),
             pending: HashMap::new(),
+            next_request: 1,
+            server_limit: None,
+            retries: Vec::new(),
+            rng: fastrand::Rng::new(),
             receiving: HashMap::new(),
             out: VecDeque::new(),
             connected: false,
@@ -93,11 +125,12 @@ impl Actor {
     }
 
     fn record_error(&self, message: &str) {
-        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(message.to_string());
+        let message = self.config.redact(message);
+        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(message);
     }
 
     fn set_state(&self, s: ConnectionState) {
-        tracing::debug!(state = ?s, url = %self.config.url, "connection state");
+        tracing::debug!(state = ?s, url = %self.config.shown_url(), "connection state");
         self.state.send_if_modified(|cur| {
             let changed = *cur != s;
             *cur = s;
@@ -105,7 +138,7 @@ impl Actor {
         });
     }
 
-    /// Runs until disconnected or out of reconnect attempts.
+    /// Runs until disconnected, or out of reconnect attempts when a limit is set.
     pub(super) async fn run(mut self, first: Ws) {
         let mut socket = Some(first);
         let mut attempt: u32 = 0;
@@ -116,7 +149,8 @@ impl Actor {
                 match self.session(ws).await {
                     End::Stop => return self.shutdown(ConnectionState::Disconnected),
                     End::Lost(reason) => {
-                        tracing::warn!(url = %self.config.url, %reason, "connection lost");
+                        let reason = self.config.redact(&reason);
+                        tracing::warn!(url = %self.config.shown_url(), %reason, "connection lost");
                         self.connection_lost();
                         self.record_error(&format!("connection lost: {reason}"));
                         if !self.config.auto_reconnect {
@@ -127,15 +161,17 @@ impl Actor {
                 }
             }
             attempt = attempt.saturating_add(1);
-            if attempt > self.config.max_reconnect_attempts {
-                self.record_error(&format!(
-                    "gave up after {} reconnect attempts: {last_error}",
-                    self.config.max_reconnect_attempts
-                ));
-                return self.shutdown(ConnectionState::Error);
+            if let Some(max) = self.config.max_reconnect_attempts {
+                if attempt > max {
+                    self.record_error(&format!(
+                        "gave up after {max} reconnect attempts: {last_error}"
+                    ));
+                    return self.shutdown(ConnectionState::Error);
+                }
             }
             self.set_state(ConnectionState::Reconnecting { attempt });
-            if let End::Stop = self.idle(self.config.reconnect_delay(attempt)).await {
+            let delay = backoff::jitter(self.config.reconnect_base(attempt), &mut self.rng);
+            if let End::Stop = self.idle(delay).await {
                 return self.shutdown(ConnectionState::Disconnected);
             }
             match timeout(self.config.connect_timeout, socket::open(&self.config)).await {
@@ -223,6 +259,7 @@ impl Actor {
         self.connected = true;
         self.out.clear();
         self.pending.clear();
+        self.retries.clear();
         self.receiving.clear();
         let targets: Vec<Target> = self.subs.keys().cloned().collect();
         for target in targets {
@@ -242,13 +279,23 @@ impl Actor {
     fn next_deadline(&self) -> Option<Instant> {
         let fetches = self.fetches.values().map(|f| f.deadline);
         let loads = self.subs.values().filter_map(|s| s.loaded_at);
-        fetches.chain(loads).min()
+        let retries = self.retries.iter().map(|(at, _)| *at);
+        fetches.chain(loads).chain(retries).min()
     }
 
     /// Subscriptions answered with `subscribed` but no snapshot for `initial_data_timeout`
     /// count as loaded (a server that sends no snapshot of an empty view); fetches past their
     /// deadline whose subscription was not even answered fail with a timeout.
     pub(super) fn expire(&mut self, now: Instant) {
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.retries)
+            .into_iter()
+            .partition(|(at, _)| *at <= now);
+        self.retries = later;
+        for (_, target) in due {
+            if self.connected && self.subs.contains_key(&target) {
+                self.send_subscribe(&target);
+            }
+        }
         let loaded: Vec<Target> = self
             .subs
             .iter()

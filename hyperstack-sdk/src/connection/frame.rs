@@ -12,6 +12,10 @@ use crate::store::{announced_caps, SortSpec};
 pub(crate) enum ServerFrame {
     Subscribed {
         view: String,
+        /// The id of the subscribe it answers (ours are numbers), when the server echoes it.
+        id: Option<u64>,
+        /// The server's subscriptions-per-connection limit, when it announces it.
+        max_subscriptions: Option<usize>,
         resumed: bool,
         epoch: Option<String>,
         append_mode: bool,
@@ -47,8 +51,10 @@ pub(crate) enum ServerFrame {
     },
     Error {
         view: Option<String>,
+        id: Option<u64>,
         code: String,
         message: String,
+        retry_after_ms: Option<u64>,
     },
     Pong,
 }
@@ -75,6 +81,9 @@ struct Raw {
     append_default_cap: Option<Value>,
     code: Option<String>,
     message: Option<String>,
+    id: Option<Value>,
+    limits: Option<Value>,
+    retry_after_ms: Option<u64>,
 }
 
 /// The frame's view sequence number, the resume cursor. A `seq` that is not an unsigned
@@ -98,6 +107,13 @@ pub(crate) fn parse(text: &str) -> Result<ServerFrame, String> {
     let need_key = |k: Option<String>| k.ok_or_else(|| format!("`{op}` frame without a key"));
     Ok(match op {
         "subscribed" => ServerFrame::Subscribed {
+            id: raw.id.as_ref().and_then(Value::as_u64),
+            max_subscriptions: raw
+                .limits
+                .as_ref()
+                .and_then(|l| l.get("max_subscriptions"))
+                .and_then(Value::as_u64)
+                .and_then(|n| usize::try_from(n).ok()),
             resumed: raw.resumed,
             epoch: raw.epoch.clone(),
             append_mode: raw.mode.as_deref() == Some("append"),
@@ -149,8 +165,10 @@ pub(crate) fn parse(text: &str) -> Result<ServerFrame, String> {
         },
         "error" => ServerFrame::Error {
             view,
+            id: raw.id.as_ref().and_then(Value::as_u64),
             code: raw.code.unwrap_or_default(),
             message: raw.message.unwrap_or_default(),
+            retry_after_ms: raw.retry_after_ms,
         },
         "pong" => ServerFrame::Pong,
         other => return Err(format!("unknown op `{other}`")),
@@ -186,6 +204,41 @@ mod tests {
         let f = parse(r#"{"op":"upsert","mode":"list","entity":"T/list","key":"k","data":{"a":1},"seq":"300:2"}"#).unwrap();
         assert!(matches!(f, ServerFrame::Upsert { seq: None, .. }));
         assert!(parse(r#"{"op":"what"}"#).is_err());
+    }
+
+    #[test]
+    fn replies_carry_ids_and_limits() {
+        let f = parse(r#"{"op":"subscribed","view":"T/state","mode":"state","id":7,"limits":{"max_subscriptions":3,"max_message_size":16384}}"#).unwrap();
+        assert!(matches!(
+            f,
+            ServerFrame::Subscribed {
+                id: Some(7),
+                max_subscriptions: Some(3),
+                ..
+            }
+        ));
+        let f = parse(
+            r#"{"op":"error","code":"rate_limited","message":"m","id":8,"retry_after_ms":40}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            f,
+            ServerFrame::Error {
+                id: Some(8),
+                retry_after_ms: Some(40),
+                ..
+            }
+        ));
+        // A server that echoes nothing (the reference server): no id, no limit.
+        let f = parse(r#"{"op":"subscribed","view":"T/list","mode":"list","id":"other"}"#).unwrap();
+        assert!(matches!(
+            f,
+            ServerFrame::Subscribed {
+                id: None,
+                max_subscriptions: None,
+                ..
+            }
+        ));
     }
 
     #[test]

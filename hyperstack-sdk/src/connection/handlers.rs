@@ -1,14 +1,21 @@
 //! Commands from handles and streams, and frames from the server, applied to the
 //! subscriptions' stores.
 
+use std::time::Duration;
+
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
-use super::actor::{Actor, Fetch, Listener, Sub};
+use std::collections::HashMap;
+
+use super::actor::{Actor, Fetch, Listener, Sub, Through};
 use super::frame::{self, ServerFrame};
 use super::{Command, Rows, Target};
 use crate::error::HyperStackError;
 use crate::store::{Change, ViewStore};
+
+/// How long a fetch refused for the subscription limit waits before trying again.
+const FETCH_RETRY: Duration = Duration::from_millis(50);
 
 impl Actor {
     pub(super) fn handle_command(&mut self, cmd: Command) {
@@ -19,24 +26,32 @@ impl Actor {
                 tx,
                 rich,
             } => {
-                for target in &targets {
-                    self.ensure_sub(target);
-                    let Some(sub) = self.subs.get_mut(target) else {
-                        continue;
-                    };
-                    sub.listeners.push(id);
-                    sub.rich += usize::from(rich);
-                    if sub.store.is_ready() {
-                        for (key, data) in sub.store.rows(sub.sort.as_ref()) {
-                            let _ = tx.send(Change::Upsert {
-                                key,
-                                data,
-                                before: None,
+                let listener = Listener {
+                    targets: Vec::new(),
+                    tx,
+                    rich,
+                    filtered: None,
+                };
+                self.listeners.insert(id, listener);
+                // More keys of a state view than the server allows subscriptions: one list
+                // subscription, filtered here, instead of keys silently refused.
+                let targets = match self.over_the_limit(&targets) {
+                    Some(list) => {
+                        let keys = targets.iter().filter_map(|t| t.key.clone()).collect();
+                        if let Some(l) = self.listeners.get_mut(&id) {
+                            l.filtered = Some(Through {
+                                list: list.clone(),
+                                keys,
+                                held: HashMap::new(),
                             });
                         }
+                        vec![list]
                     }
+                    None => targets,
+                };
+                for target in &targets {
+                    self.attach(id, target);
                 }
-                self.listeners.insert(id, Listener { targets, tx, rich });
             }
             Command::Unlisten { id } => {
                 if let Some(listener) = self.listeners.remove(&id) {
@@ -63,6 +78,7 @@ impl Actor {
                     id,
                     Fetch {
                         target,
+                        only: None,
                         reply,
                         deadline,
                     },
@@ -104,11 +120,11 @@ impl Actor {
             && !self
                 .pending
                 .get(&target.view)
-                .is_some_and(|q| q.contains(target))
+                .is_some_and(|q| q.iter().any(|(_, t)| t == target))
     }
 
     /// Creates the subscription of `target` if needed (subscribing when connected).
-    fn ensure_sub(&mut self, target: &Target) {
+    pub(super) fn ensure_sub(&mut self, target: &Target) {
         if !self.subs.contains_key(target) {
             self.subs.insert(
                 target.clone(),
@@ -136,8 +152,10 @@ impl Actor {
                 .map(|(seq, epoch)| (seq, epoch.map(str::to_string)))
         });
         // Collections are subscribed without a key: the reference server takes `"*"` as a
-        // literal key (ours accepts both forms).
-        let mut msg = json!({"view": target.view});
+        // literal key (ours accepts both forms). The `id` comes back in the reply.
+        let id = self.next_request;
+        self.next_request += 1;
+        let mut msg = json!({"view": target.view, "id": id});
         if let (Some(key), Value::Object(m)) = (&target.key, &mut msg) {
             m.insert("key".into(), Value::String(key.clone()));
         }
@@ -151,7 +169,28 @@ impl Actor {
         self.pending
             .entry(target.view.clone())
             .or_default()
-            .push_back(target.clone());
+            .push_back((id, target.clone()));
+    }
+
+    /// The pending subscription a reply answers: by its echoed id, else the oldest of its view.
+    pub(super) fn answered(&mut self, view: Option<&str>, id: Option<u64>) -> Option<Target> {
+        match id {
+            Some(id) => {
+                let views: Vec<String> = match view {
+                    Some(v) => vec![v.to_string()],
+                    None => self.pending.keys().cloned().collect(),
+                };
+                for v in views {
+                    if let Some(q) = self.pending.get_mut(&v) {
+                        if let Some(at) = q.iter().position(|(i, _)| *i == id) {
+                            return q.remove(at).map(|(_, t)| t);
+                        }
+                    }
+                }
+                None
+            }
+            None => self.pending.get_mut(view?)?.pop_front().map(|(_, t)| t),
+        }
     }
 
     /// Drops a subscription nobody uses any more, and unsubscribes on the server.
@@ -185,13 +224,18 @@ impl Actor {
         match frame {
             ServerFrame::Subscribed {
                 view,
+                id,
+                max_subscriptions,
                 resumed,
                 epoch,
                 append_mode,
                 sort,
                 append_caps,
             } => {
-                let Some(target) = self.pending.get_mut(&view).and_then(|q| q.pop_front()) else {
+                if max_subscriptions.is_some() {
+                    self.server_limit = max_subscriptions;
+                }
+                let Some(target) = self.answered(Some(&view), id) else {
                     tracing::debug!(%view, "`subscribed` for no pending subscription");
                     return;
                 };
@@ -276,24 +320,53 @@ impl Actor {
             }
             ServerFrame::Error {
                 view,
+                id,
                 code,
                 message,
-            } => self.server_error(view, code, message),
+                retry_after_ms,
+            } => self.server_error(view, id, code, message, retry_after_ms),
             ServerFrame::Pong => {}
         }
     }
 
-    /// An `error` frame: a refused subscription fails its fetches and drops it from its
-    /// streams; other errors (`lagged`) are logged, the close that follows reconnects.
-    fn server_error(&mut self, view: Option<String>, code: String, message: String) {
-        tracing::warn!(?view, %code, %message, "server error");
-        let Some(target) = view
-            .as_ref()
-            .and_then(|v| self.pending.get_mut(v))
-            .and_then(|q| q.pop_front())
-        else {
+    /// An `error` frame. A subscription refused as `rate_limited` is sent again when the
+    /// server says; one refused as `too_many_subscriptions` for a state key falls back to the
+    /// entity's list view, filtered here; any other refusal fails its fetches and drops it
+    /// from its streams. Errors of no request (`lagged`) are logged: the close that follows
+    /// reconnects.
+    fn server_error(
+        &mut self,
+        view: Option<String>,
+        id: Option<u64>,
+        code: String,
+        message: String,
+        retry_after_ms: Option<u64>,
+    ) {
+        tracing::warn!(?view, ?id, %code, %message, "server error");
+        let Some(target) = self.answered(view.as_deref(), id) else {
             return;
         };
+        if !self.subs.contains_key(&target) {
+            return; // released meanwhile
+        }
+        let only_fetches = self
+            .subs
+            .get(&target)
+            .is_some_and(|s| s.listeners.is_empty());
+        match code.as_str() {
+            "rate_limited" => {
+                let wait = Duration::from_millis(retry_after_ms.unwrap_or(1_000));
+                self.retries.push((Instant::now() + wait, target));
+                return;
+            }
+            // Fetches only: room frees as other fetches finish; retried until their deadline.
+            "too_many_subscriptions" if only_fetches => {
+                self.retries.push((Instant::now() + FETCH_RETRY, target));
+                return;
+            }
+            "too_many_subscriptions" if self.fall_back(&target) => return,
+            _ => {}
+        }
         let Some(sub) = self.subs.remove(&target) else {
             return;
         };
@@ -329,7 +402,11 @@ impl Actor {
         let rows = sub.store.rows(sub.sort.as_ref());
         for id in std::mem::take(&mut sub.fetchers) {
             if let Some(f) = self.fetches.remove(&id) {
-                let _ = f.reply.send(Ok(rows.clone()));
+                let rows = match &f.only {
+                    Some(key) => rows.iter().filter(|(k, _)| k == key).cloned().collect(),
+                    None => rows.clone(),
+                };
+                let _ = f.reply.send(Ok(rows));
             }
         }
         self.release_if_unused(target);
@@ -342,8 +419,10 @@ impl Actor {
         };
         for change in changes {
             for id in &sub.listeners {
-                if let Some(l) = self.listeners.get(id) {
-                    let _ = l.tx.send(change.clone());
+                if let Some(l) = self.listeners.get_mut(id) {
+                    if l.lets_through(target, &change) {
+                        let _ = l.tx.send(change.clone());
+                    }
                 }
             }
         }

@@ -6,6 +6,8 @@
 //! reconnects, pings — happens inside the task, so the stores need no locks.
 
 mod actor;
+mod backoff;
+mod fallback;
 mod frame;
 mod handle;
 mod handlers;
@@ -24,28 +26,62 @@ pub(crate) use handle::ConnectionHandle;
 pub(crate) use socket::open;
 
 /// Settings of a connection (the builder's output).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Config {
     pub url: String,
+    /// Sent as `Authorization: Bearer <token>`.
+    pub auth_token: Option<String>,
     pub auto_reconnect: bool,
-    pub max_reconnect_attempts: u32,
-    pub reconnect_intervals: Vec<Duration>,
+    /// `None`: never give up.
+    pub max_reconnect_attempts: Option<u32>,
+    /// The base schedule; `None`: 1 s doubling to 30 s.
+    pub reconnect_intervals: Option<Vec<Duration>>,
     pub ping_interval: Duration,
     pub initial_data_timeout: Duration,
     pub connect_timeout: Duration,
     pub tls_roots: Vec<Vec<u8>>,
+    /// Subscriptions per connection assumed until the server announces its limit.
+    pub max_subscriptions: usize,
+}
+
+impl std::fmt::Debug for Config {
+    // Tokens never appear: the URL is shown redacted, the bearer token not at all.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("url", &self.shown_url())
+            .field(
+                "auth_token",
+                &self.auth_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("auto_reconnect", &self.auto_reconnect)
+            .field("max_reconnect_attempts", &self.max_reconnect_attempts)
+            .field("reconnect_intervals", &self.reconnect_intervals)
+            .field("ping_interval", &self.ping_interval)
+            .field("initial_data_timeout", &self.initial_data_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("tls_roots", &self.tls_roots.len())
+            .finish()
+    }
 }
 
 impl Config {
-    /// The delay before reconnect attempt `attempt` (1-based): the intervals in turn, then the
-    /// last one repeatedly.
-    pub fn reconnect_delay(&self, attempt: u32) -> Duration {
-        let i = usize::try_from(attempt.saturating_sub(1)).unwrap_or(usize::MAX);
-        self.reconnect_intervals
-            .get(i)
-            .or(self.reconnect_intervals.last())
-            .copied()
-            .unwrap_or(Duration::from_secs(1))
+    /// The base delay before reconnect attempt `attempt` (1-based), before jitter.
+    pub fn reconnect_base(&self, attempt: u32) -> Duration {
+        backoff::base(self.reconnect_intervals.as_deref(), attempt)
+    }
+
+    fn redactor(&self) -> crate::redact::Redactor {
+        crate::redact::Redactor::new(&self.url, self.auth_token.as_deref())
+    }
+
+    /// The URL as logs and errors show it (tokens redacted).
+    pub fn shown_url(&self) -> String {
+        self.redactor().url().to_string()
+    }
+
+    /// `text` with this connection's tokens redacted.
+    pub fn redact(&self, text: &str) -> String {
+        self.redactor().redact(text)
     }
 }
 

@@ -3,6 +3,9 @@
 use std::io::Read;
 
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::client::Request;
+use tokio_tungstenite::tungstenite::http::header::{HeaderValue, AUTHORIZATION};
 use tokio_tungstenite::tungstenite::Message;
 #[cfg(any(feature = "rustls", feature = "native-tls"))]
 use tokio_tungstenite::Connector;
@@ -26,7 +29,7 @@ pub(crate) async fn open(config: &Config) -> Result<Ws, HyperStackError> {
         Connector::Plain
     };
     let (ws, _response) = tokio_tungstenite::connect_async_tls_with_config(
-        config.url.as_str(),
+        request(config)?,
         None,
         true,
         Some(connector),
@@ -45,16 +48,36 @@ pub(crate) async fn open(config: &Config) -> Result<Ws, HyperStackError> {
         ));
     }
     let (ws, _response) =
-        tokio_tungstenite::connect_async_with_config(config.url.as_str(), None, true)
+        tokio_tungstenite::connect_async_with_config(request(config)?, None, true)
             .await
             .map_err(|e| connect_error(config, e))?;
     Ok(ws)
 }
 
+/// The upgrade request: the URL, and `Authorization: Bearer` when a token is set.
+fn request(config: &Config) -> Result<Request, HyperStackError> {
+    let mut req = config
+        .url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| connect_error(config, e))?;
+    if let Some(token) = &config.auth_token {
+        let value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+            HyperStackError::Connect {
+                url: config.shown_url(),
+                message: "the auth token is not a valid header value".into(),
+            }
+        })?;
+        req.headers_mut().insert(AUTHORIZATION, value);
+    }
+    Ok(req)
+}
+
+/// A connection error, with the tokens redacted from the URL and the message.
 fn connect_error(config: &Config, e: tokio_tungstenite::tungstenite::Error) -> HyperStackError {
     HyperStackError::Connect {
-        url: config.url.clone(),
-        message: e.to_string(),
+        url: config.shown_url(),
+        message: config.redact(&e.to_string()),
     }
 }
 

@@ -7,18 +7,33 @@
 //! job at its last commit. Frames published meanwhile are held for the subscription; a
 //! snapshot is encoded by a blocking worker, off the bus and off the engine; then the bus
 //! sends `subscribed`, the snapshot (or resume frames) and the held frames, and the
-//! subscription goes live.
+//! subscription goes live. Replies to one client's requests — `subscribed` and `error`
+//! frames alike — leave in the order of its requests ([`control`]).
+//!
+//! Fairness: after each client command the bus serves a waiting committed batch, and after
+//! each batch a waiting command, so neither a subscribe storm nor a burst of mutations
+//! starves the other (`hyperstack_bus_command_streak_max` stays at 1).
+//!
+//! At shutdown the bus keeps serving until the engine has stopped — the engine commits and
+//! publishes what it applied — so every committed frame reaches the client queues before the
+//! clients are told to flush and close.
 
+mod control;
 mod registry;
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, watch, Notify};
+use serde_json::{Map, Value};
+use tokio::sync::{mpsc, Notify};
 
 use crate::engine::{Output, Request, Start, StartKind, StartRequest};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, RefusalReason};
 use crate::project::{EncodedFrame, Published, SnapshotError, ViewId};
+use crate::supervise::TaskExit;
+use crate::websocket::protocol::{ErrorCode, Refusal, RequestId};
+use control::{subscribed_reply, Control, Pending};
 use registry::{Phase, Registry};
 
 /// Set by the bus when a client's queue overflowed; the client's task reports and closes.
@@ -66,6 +81,14 @@ impl ClientHandle {
     }
 }
 
+/// A small JSON text frame (an `error` frame) as the clients' queues carry it.
+pub(crate) fn text_frame(json: String) -> Arc<EncodedFrame> {
+    Arc::new(EncodedFrame {
+        payload: bytes::Bytes::from(json),
+        binary: false,
+    })
+}
+
 /// Requests from client tasks.
 pub(crate) enum Command {
     Subscribe {
@@ -75,68 +98,139 @@ pub(crate) enum Command {
         after: Option<u64>,
         skip: usize,
         take: Option<usize>,
+        /// Echoed in the `subscribed` (or `error`) frame that answers it.
+        id: Option<RequestId>,
     },
     Unsubscribe {
         client: u64,
         view: ViewId,
         key: Option<Arc<str>>,
     },
+    /// An `error` frame answering one of the client's requests: sent after the replies to
+    /// its earlier requests.
+    Reply {
+        client: ClientHandle,
+        frame: Arc<EncodedFrame>,
+    },
     Disconnect {
         client: u64,
     },
 }
 
+/// The bus's settings.
+pub(crate) struct BusConfig {
+    pub view_count: usize,
+    /// Frames a starting subscription may hold (the client queue's size).
+    pub queue_size: usize,
+    /// The `limits` announced in `subscribed` frames.
+    pub limits: Map<String, Value>,
+}
+
 /// A snapshot encoded by a worker, for the subscription that asked.
 struct Encoded {
     request: StartRequest,
+    subscribed: Arc<EncodedFrame>,
     frames: Result<Vec<Arc<EncodedFrame>>, SnapshotError>,
 }
 
-/// Runs the bus until shutdown, or until the engine and every command sender are gone.
+/// Runs the bus until the engine has stopped (its output closed): at shutdown, after the
+/// engine published its last batch.
 pub(crate) async fn run(
     mut commands: mpsc::Receiver<Command>,
     mut engine_out: mpsc::Receiver<Output>,
     engine: mpsc::Sender<Request>,
-    view_count: usize,
-    queue_size: usize,
+    config: BusConfig,
     metrics: Arc<Metrics>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+) -> TaskExit {
     let mut bus = Bus {
-        registry: Registry::new(view_count),
+        registry: Registry::new(config.view_count),
+        control: Control::default(),
         metrics,
         next_sub: 1,
-        queue_size,
+        queue_size: config.queue_size,
+        limits: config.limits,
+        outbox: VecDeque::new(),
+        engine: engine.clone(),
+        streak: 0,
     };
     let (encoded_tx, mut encoded) = mpsc::unbounded_channel::<Encoded>();
-    let mut engine_open = true;
     let mut commands_open = true;
-    while engine_open || commands_open {
+    loop {
         tokio::select! {
-            _ = shutdown.changed() => break,
-            out = engine_out.recv(), if engine_open => match out {
-                Some(Output::Frames(frames)) => bus.publish(&frames),
-                Some(Output::Start(start)) => bus.start(*start, &encoded_tx),
-                None => engine_open = false,
-            },
+            out = engine_out.recv() => {
+                let Some(out) = out else { break };
+                bus.output(out, &encoded_tx);
+                if let Ok(cmd) = commands.try_recv() {
+                    bus.command(cmd, &engine_out);
+                }
+            }
             cmd = commands.recv(), if commands_open => match cmd {
-                Some(cmd) => bus.handle(cmd, &engine).await,
+                Some(cmd) => {
+                    // A command was just handled (after a batch): a waiting batch goes first.
+                    if bus.streak > 0 {
+                        if let Ok(out) = engine_out.try_recv() {
+                            bus.output(out, &encoded_tx);
+                        }
+                    }
+                    bus.command(cmd, &engine_out);
+                    if let Ok(out) = engine_out.try_recv() {
+                        bus.output(out, &encoded_tx);
+                    }
+                }
                 None => commands_open = false,
             },
             Some(done) = encoded.recv() => bus.snapshot_done(done),
+            permit = engine.reserve(), if !bus.outbox.is_empty() => match permit {
+                Ok(permit) => {
+                    if let Some(request) = bus.outbox.pop_front() {
+                        permit.send(request);
+                    }
+                }
+                // The engine is gone: its output closes next.
+                Err(_) => bus.outbox.clear(),
+            },
         }
     }
+    // The engine ended (at shutdown, or it failed: its own watcher judges that).
+    TaskExit::Finished
 }
 
 struct Bus {
     registry: Registry,
+    control: Control,
     metrics: Arc<Metrics>,
     next_sub: u64,
     queue_size: usize,
+    limits: Map<String, Value>,
+    /// Start requests the engine's queue had no room for yet (the bus never waits on it: the
+    /// engine may be waiting on the bus).
+    outbox: VecDeque<Request>,
+    engine: mpsc::Sender<Request>,
+    /// Commands handled in a row while a committed batch waited.
+    streak: u64,
 }
 
 impl Bus {
-    async fn handle(&mut self, cmd: Command, engine: &mpsc::Sender<Request>) {
+    fn output(&mut self, out: Output, encoded: &mpsc::UnboundedSender<Encoded>) {
+        self.streak = 0;
+        match out {
+            Output::Frames(frames) => {
+                crate::failpoint::hit("bus.publish");
+                self.metrics.bus_batch();
+                self.publish(&frames);
+            }
+            Output::Start(start) => self.start(*start, encoded),
+        }
+    }
+
+    fn command(&mut self, cmd: Command, engine_out: &mpsc::Receiver<Output>) {
+        crate::failpoint::hit("bus.command");
+        self.streak = if engine_out.is_empty() {
+            0
+        } else {
+            self.streak + 1
+        };
+        self.metrics.bus_command(self.streak);
         match cmd {
             Command::Subscribe {
                 client,
@@ -145,31 +239,62 @@ impl Bus {
                 after,
                 skip,
                 take,
+                id,
             } => {
                 let sub = self.next_sub;
                 self.next_sub += 1;
-                let id = client.id;
-                if self.registry.add(view, key.clone(), client, sub) {
+                let client_id = client.id;
+                if self.registry.add(view, key.clone(), client.clone(), sub) {
                     self.metrics.subscribed(view);
                 }
-                let request = StartRequest {
+                self.control.push(
+                    &client,
+                    Pending::Start {
+                        view,
+                        key: key.clone(),
+                        sub,
+                        id,
+                        ready: None,
+                    },
+                );
+                self.ask_engine(Request::Start(StartRequest {
                     sub,
-                    client: id,
+                    client: client_id,
                     view,
                     key,
                     after,
                     skip,
                     take,
-                };
-                // Without the engine nothing is published any more: the server is stopping.
-                let _ = engine.send(Request::Start(request)).await;
+                }));
+                // A re-subscribe replaced an older one, whose reply is skipped now.
+                self.flush(client_id);
             }
             Command::Unsubscribe { client, view, key } => {
                 if self.registry.remove(client, view, key.as_deref()) {
                     self.metrics.unsubscribed(view);
                 }
+                self.flush(client);
+            }
+            Command::Reply { client, frame } => {
+                let id = client.id;
+                self.control.push(&client, Pending::Frame(frame));
+                self.flush(id);
             }
             Command::Disconnect { client } => self.drop_client(client),
+        }
+    }
+
+    /// Sends a request to the engine without waiting: queued here when its queue is full.
+    fn ask_engine(&mut self, request: Request) {
+        if !self.outbox.is_empty() {
+            self.outbox.push_back(request);
+            return;
+        }
+        match self.engine.try_send(request) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(request)) => self.outbox.push_back(request),
+            // Without the engine nothing is published any more: the server is stopping.
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
         }
     }
 
@@ -177,6 +302,7 @@ impl Bus {
         for view in self.registry.remove_client(client) {
             self.metrics.unsubscribed(view);
         }
+        self.control.remove(client);
     }
 
     /// Offers a committed batch to live subscriptions and holds it for starting ones.
@@ -225,70 +351,118 @@ impl Bus {
             request.sub,
         ) {
             Some(entry) => entry.phase = Phase::Starting(Vec::new()),
-            None => return, // replaced or gone meanwhile
+            None => {
+                // Replaced or gone meanwhile: its reply is skipped.
+                self.flush(request.client);
+                return;
+            }
         }
         match kind {
-            StartKind::Resumed(frames) => {
-                let mut all = vec![subscribed];
-                all.extend(frames);
-                self.go_live(&request, Ok(all));
-            }
-            StartKind::Snapshot(None) => self.go_live(&request, Ok(vec![subscribed])),
+            StartKind::Resumed(frames) => self.ready(&request, &subscribed, Ok(frames)),
+            StartKind::Snapshot(None) => self.ready(&request, &subscribed, Ok(Vec::new())),
             StartKind::Snapshot(Some(job)) => {
                 let encoded = encoded.clone();
                 tokio::task::spawn_blocking(move || {
-                    let frames = job.encode().map(|snapshot| {
-                        let mut all = Vec::with_capacity(snapshot.len() + 1);
-                        all.push(subscribed);
-                        all.extend(snapshot);
-                        all
+                    let frames = job.encode();
+                    let _ = encoded.send(Encoded {
+                        request,
+                        subscribed,
+                        frames,
                     });
-                    let _ = encoded.send(Encoded { request, frames });
                 });
             }
         }
     }
 
     fn snapshot_done(&mut self, done: Encoded) {
-        self.go_live(&done.request, done.frames);
+        self.ready(&done.request, &done.subscribed, done.frames);
     }
 
-    /// Sends a starting subscription its first frames and the frames held since, then makes
-    /// it live. A subscription replaced or removed meanwhile is left alone.
-    fn go_live(
+    /// A subscription's first frames are ready: its reply is complete; send what can go.
+    fn ready(
         &mut self,
         request: &StartRequest,
+        subscribed: &EncodedFrame,
         frames: Result<Vec<Arc<EncodedFrame>>, SnapshotError>,
     ) {
-        let Some(entry) = self.registry.get_mut(
-            request.client,
-            request.view,
-            request.key.as_deref(),
-            request.sub,
-        ) else {
+        let Some(pending) = self.control.start_mut(request.client, request.sub) else {
+            return; // the client is gone
+        };
+        let Pending::Start { ready, id, .. } = pending else {
             return;
         };
-        let frames = match frames {
-            Ok(f) => f,
-            Err(e) => {
-                tracing::error!(error = %e, view = request.view, "cannot read a snapshot: the subscription is dropped");
-                let client = entry.client.id;
-                self.registry
-                    .remove(client, request.view, request.key.as_deref());
-                self.metrics.unsubscribed(request.view);
-                return;
+        match frames {
+            Ok(frames) => {
+                let mut all = Vec::with_capacity(frames.len() + 1);
+                all.push(subscribed_reply(subscribed, id.as_ref(), &self.limits));
+                all.extend(frames);
+                *ready = Some(all);
             }
-        };
-        let held = match std::mem::replace(&mut entry.phase, Phase::Live) {
-            Phase::Starting(held) => held,
-            Phase::Requested | Phase::Live => Vec::new(),
-        };
-        let client = entry.client.clone();
-        for frame in frames.iter().chain(&held) {
-            if !client.offer(frame) {
-                self.metrics.client_dropped_lagging();
-                self.drop_client(client.id);
+            Err(e) => {
+                tracing::error!(error = %e, view = request.view, "cannot read a snapshot: the subscription is dropped and the client told");
+                self.metrics.refused(RefusalReason::SnapshotFailed);
+                let refusal = Refusal {
+                    view: self.metrics.view_names().get(request.view).cloned(),
+                    id: id.take(),
+                    ..Refusal::new(
+                        ErrorCode::SnapshotFailed,
+                        "the server could not read this view's snapshot; subscribe again",
+                    )
+                };
+                *pending = Pending::Frame(text_frame(refusal.frame()));
+                if self
+                    .registry
+                    .remove(request.client, request.view, request.key.as_deref())
+                {
+                    self.metrics.unsubscribed(request.view);
+                }
+            }
+        }
+        self.flush(request.client);
+    }
+
+    /// Sends the client's replies that are ready, from the front of its queue, stopping at
+    /// the first that is not; a subscription whose reply is sent goes live.
+    fn flush(&mut self, client: u64) {
+        loop {
+            let Some(queue) = self.control.queue_mut(client) else {
                 return;
+            };
+            let Some(front) = queue.items.front_mut() else {
+                self.control.remove(client);
+                return;
+            };
+            let handle = queue.client.clone();
+            let frames: Vec<Arc<EncodedFrame>> = match front {
+                Pending::Frame(frame) => vec![frame.clone()],
+                Pending::Start {
+                    view,
+                    key,
+                    sub,
+                    ready,
+                    ..
+                } => match self.registry.get_mut(client, *view, key.as_deref(), *sub) {
+                    // Unsubscribed or replaced before its reply was sent.
+                    None => Vec::new(),
+                    Some(_) if ready.is_none() => return,
+                    Some(entry) => {
+                        let held = match std::mem::replace(&mut entry.phase, Phase::Live) {
+                            Phase::Starting(held) => held,
+                            Phase::Requested | Phase::Live => Vec::new(),
+                        };
+                        let mut frames = ready.take().unwrap_or_default();
+                        frames.extend(held);
+                        frames
+                    }
+                },
+            };
+            queue.items.pop_front();
+            for frame in &frames {
+                if !handle.offer(frame) {
+                    self.metrics.client_dropped_lagging();
+                    self.drop_client(client);
+                    return;
+                }
             }
         }
     }

@@ -1,12 +1,18 @@
 //! The HTTP endpoint: `/health`, `/ready`, `/views`, `/metrics`.
 //!
 //! - `GET /health`: 200 `{"status":"ok"}` (liveness), plus `"stream"`, a
-//!   [`HealthSnapshot`](crate::health::HealthSnapshot), when a monitor is present;
+//!   [`HealthSnapshot`](crate::health::HealthSnapshot), when a monitor is present (its error
+//!   text with endpoint URLs replaced by `<endpoint>`: no secrets, no addresses); 503
+//!   `{"status":"failed","task":"…"}` once a critical task failed;
 //! - `GET /ready`: 200 `{"ready":true}` once [`HttpState::ready`] is set and the stream (if
 //!   monitored) is healthy — connected and not stale — or a finite source has delivered
-//!   everything; else 503 `{"ready":false,"reason":"…"}`;
+//!   everything; else 503 `{"ready":false,"reason":"…"}` (also while shutting down, and after
+//!   a failure);
 //! - `GET /views`: 200, a JSON array of [`ViewDescription`];
 //! - `GET /metrics`: 200, [`Metrics::render_prometheus`] as `text/plain; version=0.0.4`.
+//!
+//! With [`HttpState::metrics_token`] set, `/views` and `/metrics` need
+//! `Authorization: Bearer <token>` (else 401); `/health` and `/ready` stay open for probes.
 //!
 //! Any other path is 404 `{"error":"not found"}`; another method on a known path is 405.
 //! [`serve`] runs it: HTTP/1.1, one task per connection, graceful shutdown.
@@ -49,6 +55,10 @@ pub struct HttpState {
     pub ready: Arc<AtomicBool>,
     /// The state store opening, ingestion catching up after a restart.
     pub readiness: Arc<crate::ready::Readiness>,
+    /// When set, `/views` and `/metrics` need `Authorization: Bearer <token>`.
+    pub metrics_token: Option<Arc<str>>,
+    /// The server's failure, once a critical task failed (`/health` and `/ready` answer 503).
+    pub failure: Option<watch::Receiver<Option<crate::Failure>>>,
 }
 
 /// One view as listed by `GET /views`.

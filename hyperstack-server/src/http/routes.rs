@@ -4,7 +4,9 @@ use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE};
+use hyper::header::{
+    HeaderValue, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE,
+};
 use hyper::{Method, Request, Response, StatusCode};
 use serde::Serialize;
 use serde_json::json;
@@ -35,6 +37,17 @@ pub(crate) async fn route<B>(state: &HttpState, req: &Request<B>) -> HttpRespons
             .insert(ALLOW, HeaderValue::from_static("GET"));
         return response;
     }
+    let protected = matches!(path, "/views" | "/metrics");
+    if protected && !authorized(state, req) {
+        let mut response = json_response(
+            StatusCode::UNAUTHORIZED,
+            &json!({ "error": "missing or invalid token" }),
+        );
+        response
+            .headers_mut()
+            .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return response;
+    }
     match path {
         "/health" => health(state).await,
         "/ready" => ready(state).await,
@@ -47,19 +60,61 @@ pub(crate) async fn route<B>(state: &HttpState, req: &Request<B>) -> HttpRespons
     }
 }
 
+fn authorized<B>(state: &HttpState, req: &Request<B>) -> bool {
+    let Some(token) = &state.metrics_token else {
+        return true;
+    };
+    let header = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    crate::auth::Tokens::new(&[&**token]).accepts(crate::auth::bearer(header))
+}
+
+/// The failure, if a critical task failed.
+fn failure(state: &HttpState) -> Option<crate::Failure> {
+    state.failure.as_ref().and_then(|f| f.borrow().clone())
+}
+
 async fn health(state: &HttpState) -> HttpResponse {
+    if let Some(f) = failure(state) {
+        // Only the task's name: its error may name an endpoint.
+        return json_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &json!({ "status": "failed", "task": f.task }),
+        );
+    }
     let mut body = json!({ "status": "ok" });
     if let Some(monitor) = &state.health {
-        body["stream"] = serde_json::to_value(monitor.snapshot().await).unwrap_or_default();
+        let mut snapshot = monitor.snapshot().await;
+        snapshot.error = snapshot.error.as_deref().map(redact_endpoints);
+        body["stream"] = serde_json::to_value(snapshot).unwrap_or_default();
     }
     json_response(StatusCode::OK, &body)
+}
+
+/// `text` with every URL (anything with `://`, e.g. an upstream endpoint with its query)
+/// replaced by `<endpoint>`.
+pub(crate) fn redact_endpoints(text: &str) -> String {
+    text.split(' ')
+        .map(|word| {
+            if word.contains("://") {
+                "<endpoint>"
+            } else {
+                word
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// 200 once the server is up and the stream is healthy (connected and not stale), or a
 /// finite source has delivered everything (its final state is what is served).
 async fn ready(state: &HttpState) -> HttpResponse {
-    let reason = if !state.ready.load(Ordering::Acquire) {
-        Some("server is starting".to_string())
+    let reason = if let Some(f) = failure(state) {
+        Some(format!("server failed: the {} task failed", f.task))
+    } else if !state.ready.load(Ordering::Acquire) {
+        Some("server is starting or stopping".to_string())
     } else if let Some(reason) = state.readiness.reason() {
         Some(reason)
     } else {
@@ -136,6 +191,8 @@ mod tests {
             }]),
             ready: Arc::new(AtomicBool::new(false)),
             readiness: Arc::new(crate::ready::Readiness::ready()),
+            metrics_token: None,
+            failure: None,
         }
     }
 
@@ -180,7 +237,7 @@ mod tests {
         let s = state(Some(monitor.clone()));
         let (st, _, body) = call(&s, Method::GET, "/ready").await;
         assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE);
-        assert!(body.contains("starting"), "{body}");
+        assert!(body.contains("starting or stopping"), "{body}");
         s.ready.store(true, Ordering::Release);
         let (st, _, body) = call(&s, Method::GET, "/ready").await;
         assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE);
@@ -222,5 +279,63 @@ mod tests {
         monitor.record_completion().await;
         let (st, _, _) = call(&s, Method::GET, "/ready").await;
         assert_eq!(st, StatusCode::OK, "a finished replay stays ready");
+    }
+
+    #[tokio::test]
+    async fn metrics_and_views_need_the_token_when_one_is_set() {
+        let mut s = state(None);
+        s.metrics_token = Some(Arc::from("m3trics"));
+        for path in ["/metrics", "/views"] {
+            let (st, _, body) = call(&s, Method::GET, path).await;
+            assert_eq!(st, StatusCode::UNAUTHORIZED, "{path}: {body}");
+            let req = Request::builder()
+                .uri(path)
+                .header("authorization", "Bearer wrong")
+                .body(())
+                .unwrap();
+            assert_eq!(route(&s, &req).await.status(), StatusCode::UNAUTHORIZED);
+            let req = Request::builder()
+                .uri(path)
+                .header("authorization", "Bearer m3trics")
+                .body(())
+                .unwrap();
+            assert_eq!(route(&s, &req).await.status(), StatusCode::OK, "{path}");
+        }
+        let (st, _, _) = call(&s, Method::GET, "/health").await;
+        assert_eq!(st, StatusCode::OK, "probes stay open");
+        let (st, _, _) = call(&s, Method::GET, "/ready").await;
+        assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "open, not ready yet");
+    }
+
+    #[tokio::test]
+    async fn health_never_shows_endpoints_and_reports_a_failure() {
+        let monitor = HealthMonitor::new(HealthConfig::new());
+        monitor
+            .record_error("connect to https://user:pw@grpc.example.com:443/?x-token=abc: refused")
+            .await;
+        let mut s = state(Some(monitor));
+        let (st, _, body) = call(&s, Method::GET, "/health").await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(
+            !body.contains("example.com") && !body.contains("abc"),
+            "{body}"
+        );
+        assert!(body.contains("connect to <endpoint> refused"), "{body}");
+        let (tx, rx) = tokio::sync::watch::channel(None);
+        s.failure = Some(rx);
+        s.ready.store(true, Ordering::Release);
+        tx.send_replace(Some(crate::Failure {
+            task: "ingest",
+            reason: "gave up on https://grpc.example.com".into(),
+        }));
+        let (st, _, body) = call(&s, Method::GET, "/health").await;
+        assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body, r#"{"status":"failed","task":"ingest"}"#);
+        let (st, _, body) = call(&s, Method::GET, "/ready").await;
+        assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            body.contains("the ingest task failed") && !body.contains("example"),
+            "{body}"
+        );
     }
 }

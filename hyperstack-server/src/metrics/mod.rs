@@ -11,9 +11,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
+mod edge;
 mod resolver;
 mod store;
 
+use edge::EdgeMetrics;
+pub use edge::RefusalReason;
 use resolver::ResolverMetrics;
 use store::StoreMetrics;
 
@@ -42,6 +45,7 @@ pub struct Metrics {
     unresolved_waiting: AtomicU64,
     store: StoreMetrics,
     resolvers: ResolverMetrics,
+    edge: EdgeMetrics,
 }
 
 /// Adds to a counter without ever wrapping.
@@ -78,6 +82,7 @@ impl Metrics {
             unresolved_waiting: AtomicU64::new(0),
             store: StoreMetrics::default(),
             resolvers: ResolverMetrics::default(),
+            edge: EdgeMetrics::default(),
         }
     }
 
@@ -261,6 +266,34 @@ impl Metrics {
         self.resolvers.events(resolver, outcome)
     }
 
+    /// A connection, message or request was refused for `reason` (the first of each reason
+    /// is logged).
+    pub fn refused(&self, reason: RefusalReason) {
+        self.edge.refused(reason);
+    }
+
+    /// Refusals for `reason` so far.
+    pub fn refusals(&self, reason: RefusalReason) -> u64 {
+        self.edge.refusals(reason)
+    }
+
+    /// The bus handled a client command; `streak` is how many it handled in a row while a
+    /// committed batch waited.
+    pub(crate) fn bus_command(&self, streak: u64) {
+        self.edge.bus_command(streak);
+    }
+
+    /// The bus fanned out a committed batch.
+    pub(crate) fn bus_batch(&self) {
+        self.edge.bus_batch();
+    }
+
+    /// Commands handled, batches fanned out, and the longest run of commands handled while a
+    /// batch waited (the bus's fairness: 1 when it alternates).
+    pub fn bus_counts(&self) -> (u64, u64, u64) {
+        self.edge.bus_counts()
+    }
+
     /// All counters in the Prometheus text exposition format 0.0.4.
     pub fn render_prometheus(&self) -> String {
         let mut out = String::with_capacity(2048 + self.view_names.len() * 256);
@@ -331,6 +364,7 @@ impl Metrics {
         drop(dropped);
         self.store.render(&mut out);
         self.resolvers.render(&mut out);
+        self.edge.render(&mut out);
         out
     }
 }

@@ -1,13 +1,45 @@
 //! Client → server messages and the server's small control frames (`pong`, `error`).
+//!
+//! Parsing enforces the per-message limits (view and key length, the shape of `after` and
+//! `id`); what a client sent is never echoed back at more than [`ECHO_MAX`] characters.
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
+
+/// Most characters of client input (a view name, a parser message) quoted back in an `error`
+/// frame or a log line; longer input is cut and ends with `…`.
+pub const ECHO_MAX: usize = 64;
+
+/// Longest `id` string a request may carry, in bytes.
+pub const MAX_ID_LENGTH: usize = 64;
+
+/// Longest `message` of an `error` frame, in characters.
+const MESSAGE_MAX: usize = 240;
+
+/// A request id chosen by the client: a short string or an unsigned integer, echoed as sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestId {
+    /// `"id":"a1"`.
+    Text(String),
+    /// `"id":7`.
+    Number(u64),
+}
+
+impl RequestId {
+    /// The id as JSON.
+    pub fn to_json(&self) -> Value {
+        match self {
+            RequestId::Text(s) => Value::String(s.clone()),
+            RequestId::Number(n) => Value::from(*n),
+        }
+    }
+}
 
 /// A parsed client message.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientMessage {
     /// `{"view":"Token/list","key":"*"}` (seed form) or with `"op":"subscribe"`; extensions:
-    /// `after` (resume cursor), `skip` / `take` (list snapshot window).
+    /// `after` (resume cursor), `skip` / `take` (list snapshot window), `id` (echoed).
     Subscribe {
         /// Full view name.
         view: String,
@@ -21,6 +53,8 @@ pub enum ClientMessage {
         take: Option<usize>,
         /// The server epoch `after` belongs to; a different epoch voids the cursor.
         epoch: Option<String>,
+        /// Echoed in the `subscribed` or `error` frame that answers it.
+        id: Option<RequestId>,
     },
     /// `{"op":"unsubscribe","view":..,"key"?:..}`.
     Unsubscribe {
@@ -28,22 +62,34 @@ pub enum ClientMessage {
         view: String,
         /// Key of a state subscription.
         key: Option<String>,
+        /// Echoed in an `error` frame that answers it.
+        id: Option<RequestId>,
     },
     /// `{"op":"ping"}`.
     Ping,
 }
 
-/// Error codes of `error` frames.
+/// Error codes of `error` frames (docs/PROTOCOL.md lists them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
-    /// Not JSON, or not a known message shape.
+    /// Not JSON, or not a known message shape (a field of the wrong type, `after` that is not
+    /// a number or numeric string, an `id` that is not a short string or a number).
     MalformedMessage,
     /// The view does not exist.
     UnknownView,
     /// The key does not fit the view (missing for a state view, given for a collection).
     BadKey,
+    /// The `view` is longer than the server's limit.
+    ViewTooLong,
+    /// The `key` is longer than the server's limit.
+    KeyTooLong,
     /// The client holds too many subscriptions.
     TooManySubscriptions,
+    /// Subscribing faster than the server allows; retry after `retry_after_ms`.
+    RateLimited,
+    /// The server could not read the view's snapshot; the subscription was dropped and may
+    /// be retried.
+    SnapshotFailed,
     /// The client fell behind and is being disconnected.
     Lagged,
 }
@@ -55,24 +101,103 @@ impl ErrorCode {
             ErrorCode::MalformedMessage => "malformed_message",
             ErrorCode::UnknownView => "unknown_view",
             ErrorCode::BadKey => "bad_key",
+            ErrorCode::ViewTooLong => "view_too_long",
+            ErrorCode::KeyTooLong => "key_too_long",
             ErrorCode::TooManySubscriptions => "too_many_subscriptions",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::SnapshotFailed => "snapshot_failed",
             ErrorCode::Lagged => "lagged",
         }
     }
 }
 
+/// A refused request: what the `error` frame says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    /// The view concerned, when it was readable and within the length limit.
+    pub view: Option<String>,
+    /// The request's id, when it had a valid one.
+    pub id: Option<RequestId>,
+    /// The code.
+    pub code: ErrorCode,
+    /// The explanation (client input in it is already cut to [`ECHO_MAX`]).
+    pub message: String,
+    /// For `rate_limited`: when the next attempt may succeed.
+    pub retry_after_ms: Option<u64>,
+}
+
+impl Refusal {
+    /// A refusal without view or id.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Refusal {
+        Refusal {
+            view: None,
+            id: None,
+            code,
+            message: message.into(),
+            retry_after_ms: None,
+        }
+    }
+
+    /// The `error` frame's JSON text.
+    pub fn frame(&self) -> String {
+        let mut map = Map::new();
+        map.insert("op".into(), Value::from("error"));
+        map.insert("code".into(), Value::from(self.code.as_str()));
+        map.insert(
+            "message".into(),
+            Value::from(clip(&self.message, MESSAGE_MAX)),
+        );
+        if let Some(view) = &self.view {
+            map.insert("view".into(), Value::from(view.as_str()));
+        }
+        if let Some(id) = &self.id {
+            map.insert("id".into(), id.to_json());
+        }
+        if let Some(ms) = self.retry_after_ms {
+            map.insert("retry_after_ms".into(), Value::from(ms));
+        }
+        Value::Object(map).to_string()
+    }
+}
+
 /// An `error` frame: `{"op":"error","view"?,"code","message"}`.
 pub fn error_frame(view: Option<&str>, code: ErrorCode, message: &str) -> String {
-    let mut frame = json!({ "op": "error", "code": code.as_str(), "message": message });
-    if let (Some(view), Value::Object(map)) = (view, &mut frame) {
-        map.insert("view".into(), Value::String(view.to_string()));
+    Refusal {
+        view: view.map(|v| clip(v, ECHO_MAX)),
+        ..Refusal::new(code, message)
     }
-    frame.to_string()
+    .frame()
 }
 
 /// The `pong` frame.
 pub fn pong_frame() -> &'static str {
     r#"{"op":"pong"}"#
+}
+
+/// `s` cut to at most `max` characters (at a character boundary), with `…` when cut.
+pub fn clip(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        None => s.to_string(),
+        Some((at, _)) => format!("{}…", &s[..at]),
+    }
+}
+
+/// Limits applied while parsing.
+#[derive(Debug, Clone, Copy)]
+pub struct ParseLimits {
+    /// Longest `view`, in bytes.
+    pub max_view_length: usize,
+    /// Longest `key`, in bytes.
+    pub max_key_length: usize,
+}
+
+impl Default for ParseLimits {
+    fn default() -> Self {
+        ParseLimits {
+            max_view_length: 128,
+            max_key_length: 256,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -84,40 +209,109 @@ struct Raw {
     skip: Option<usize>,
     take: Option<usize>,
     epoch: Option<String>,
+    id: Option<Value>,
 }
 
-/// Parses a text message. Errors carry the code and a message for the `error` frame.
-pub fn parse(text: &str) -> Result<ClientMessage, (Option<String>, ErrorCode, String)> {
+/// Parses a text message. Errors are the `error` frame to answer with.
+pub fn parse(text: &str, limits: &ParseLimits) -> Result<ClientMessage, Box<Refusal>> {
     let raw: Raw = serde_json::from_str(text).map_err(|e| {
-        (
-            None,
+        Box::new(Refusal::new(
             ErrorCode::MalformedMessage,
-            format!("cannot parse message: {e}"),
-        )
+            format!("cannot parse message: {}", clip(&e.to_string(), ECHO_MAX)),
+        ))
     })?;
-    let malformed =
-        |view: Option<String>, msg: &str| Err((view, ErrorCode::MalformedMessage, msg.to_string()));
+    let id = match raw.id {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(n) => Some(RequestId::Number(n)),
+            None => {
+                return Err(malformed(
+                    None,
+                    None,
+                    "`id` must be a non-negative integer or a short string",
+                ))
+            }
+        },
+        Some(Value::String(s)) if s.len() <= MAX_ID_LENGTH => Some(RequestId::Text(s)),
+        Some(_) => {
+            return Err(malformed(
+                None,
+                None,
+                &format!(
+                "`id` must be a non-negative integer or a string of at most {MAX_ID_LENGTH} bytes"
+            ),
+            ))
+        }
+    };
+    let view = match raw.view {
+        Some(v) if v.len() > limits.max_view_length => {
+            return Err(Box::new(Refusal {
+                id,
+                ..Refusal::new(
+                    ErrorCode::ViewTooLong,
+                    format!("`view` is longer than {} bytes", limits.max_view_length),
+                )
+            }))
+        }
+        v => v,
+    };
+    if raw
+        .key
+        .as_ref()
+        .is_some_and(|k| k.len() > limits.max_key_length)
+    {
+        return Err(Box::new(Refusal {
+            view,
+            id,
+            ..Refusal::new(
+                ErrorCode::KeyTooLong,
+                format!("`key` is longer than {} bytes", limits.max_key_length),
+            )
+        }));
+    }
     match raw.op.as_deref() {
         Some("ping") => Ok(ClientMessage::Ping),
-        Some("unsubscribe") => match raw.view {
-            Some(view) => Ok(ClientMessage::Unsubscribe { view, key: raw.key }),
-            None => malformed(None, "`unsubscribe` needs `view`"),
+        Some("unsubscribe") => match view {
+            Some(view) => Ok(ClientMessage::Unsubscribe {
+                view,
+                key: raw.key,
+                id,
+            }),
+            None => Err(malformed(None, id, "`unsubscribe` needs `view`")),
         },
         None | Some("subscribe") => {
-            let Some(view) = raw.view else {
-                return malformed(None, "a subscription needs `view`");
+            let Some(view) = view else {
+                return Err(malformed(None, id, "a subscription needs `view`"));
             };
             let after = match raw.after {
                 None | Some(Value::Null) => None,
                 Some(Value::Number(n)) => match n.as_u64() {
                     Some(n) => Some(n),
-                    None => return malformed(Some(view), "`after` must be a non-negative integer"),
+                    None => {
+                        return Err(malformed(
+                            Some(view),
+                            id,
+                            "`after` must be a non-negative integer",
+                        ))
+                    }
                 },
                 Some(Value::String(s)) => match s.parse::<u64>() {
                     Ok(n) => Some(n),
-                    Err(_) => return malformed(Some(view), "`after` must be a sequence number"),
+                    Err(_) => {
+                        return Err(malformed(
+                            Some(view),
+                            id,
+                            "`after` must be a sequence number",
+                        ))
+                    }
                 },
-                Some(_) => return malformed(Some(view), "`after` must be a sequence number"),
+                Some(_) => {
+                    return Err(malformed(
+                        Some(view),
+                        id,
+                        "`after` must be a sequence number",
+                    ))
+                }
             };
             Ok(ClientMessage::Subscribe {
                 view,
@@ -126,31 +320,57 @@ pub fn parse(text: &str) -> Result<ClientMessage, (Option<String>, ErrorCode, St
                 skip: raw.skip.unwrap_or(0),
                 take: raw.take,
                 epoch: raw.epoch,
+                id,
             })
         }
-        Some(other) => malformed(raw.view, &format!("unknown op `{other}`")),
+        Some(other) => Err(malformed(
+            view,
+            id,
+            &format!("unknown op `{}`", clip(other, ECHO_MAX)),
+        )),
     }
+}
+
+fn malformed(view: Option<String>, id: Option<RequestId>, message: &str) -> Box<Refusal> {
+    Box::new(Refusal {
+        view,
+        id,
+        ..Refusal::new(ErrorCode::MalformedMessage, message)
+    })
+}
+
+/// The `limits` object announced in `subscribed` frames.
+pub fn limits_json(max_subscriptions: usize, max_message_size: usize) -> Value {
+    json!({
+        "max_subscriptions": max_subscriptions,
+        "max_message_size": max_message_size,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn p(text: &str) -> Result<ClientMessage, Box<Refusal>> {
+        parse(text, &ParseLimits::default())
+    }
+
     #[test]
     fn parses_seed_and_extended_messages() {
         assert_eq!(
-            parse(r#"{"view":"Token/list","key":"*"}"#).unwrap(),
+            p(r#"{"view":"Token/list","key":"*"}"#).unwrap(),
             ClientMessage::Subscribe {
                 view: "Token/list".into(),
                 key: Some("*".into()),
                 after: None,
                 skip: 0,
                 take: None,
-                epoch: None
+                epoch: None,
+                id: None,
             }
         );
         assert_eq!(
-            parse(r#"{"op":"subscribe","view":"Token/list","after":"42","skip":5,"take":10}"#)
+            p(r#"{"op":"subscribe","view":"Token/list","after":"42","skip":5,"take":10,"id":7}"#)
                 .unwrap(),
             ClientMessage::Subscribe {
                 view: "Token/list".into(),
@@ -158,15 +378,17 @@ mod tests {
                 after: Some(42),
                 skip: 5,
                 take: Some(10),
-                epoch: None
+                epoch: None,
+                id: Some(RequestId::Number(7)),
             }
         );
-        assert_eq!(parse(r#"{"op":"ping"}"#).unwrap(), ClientMessage::Ping);
+        assert_eq!(p(r#"{"op":"ping"}"#).unwrap(), ClientMessage::Ping);
         assert_eq!(
-            parse(r#"{"op":"unsubscribe","view":"Token/state","key":"k"}"#).unwrap(),
+            p(r#"{"op":"unsubscribe","view":"Token/state","key":"k","id":"u1"}"#).unwrap(),
             ClientMessage::Unsubscribe {
                 view: "Token/state".into(),
-                key: Some("k".into())
+                key: Some("k".into()),
+                id: Some(RequestId::Text("u1".into())),
             }
         );
     }
@@ -180,22 +402,70 @@ mod tests {
             (r#"{"op":"dance","view":"x"}"#, "unknown op"),
             (r#"{"view":"x","after":-1}"#, "`after`"),
             (r#"{"view":"x","after":"abc"}"#, "`after`"),
+            (r#"{"view":"x","after":[1]}"#, "`after`"),
+            (r#"{"view":"x","after":{"a":1}}"#, "`after`"),
             (r#"{"view":7}"#, "cannot parse"),
+            (r#"{"view":"x","id":-3}"#, "`id`"),
+            (r#"{"view":"x","id":[1]}"#, "`id`"),
         ] {
-            let (_, code, msg) = parse(text).unwrap_err();
-            assert_eq!(code, ErrorCode::MalformedMessage);
-            assert!(msg.contains(needle), "{text}: {msg}");
+            let r = p(text).unwrap_err();
+            assert_eq!(r.code, ErrorCode::MalformedMessage);
+            assert!(r.message.contains(needle), "{text}: {}", r.message);
         }
+        let long_id = format!(r#"{{"view":"x","id":"{}"}}"#, "i".repeat(MAX_ID_LENGTH + 1));
+        assert_eq!(p(&long_id).unwrap_err().code, ErrorCode::MalformedMessage);
     }
 
     #[test]
-    fn error_frames_carry_code_and_view() {
+    fn long_views_and_keys_are_refused_without_echo() {
+        let limits = ParseLimits {
+            max_view_length: 16,
+            max_key_length: 8,
+        };
+        let long_view = format!(r#"{{"view":"{}","id":1}}"#, "v".repeat(17));
+        let r = parse(&long_view, &limits).unwrap_err();
+        assert_eq!((r.code, r.view.as_deref()), (ErrorCode::ViewTooLong, None));
+        assert_eq!(r.id, Some(RequestId::Number(1)));
+        let long_key = format!(r#"{{"view":"Token/state","key":"{}"}}"#, "k".repeat(9));
+        let r = parse(&long_key, &limits).unwrap_err();
+        assert_eq!(r.code, ErrorCode::KeyTooLong);
+        assert_eq!(r.view.as_deref(), Some("Token/state"));
+        assert!(!r.frame().contains("kkkkkkkkk"), "{}", r.frame());
+    }
+
+    #[test]
+    fn bad_input_is_never_echoed_at_length() {
+        // A wrong-typed field: serde's message quotes the value; it is cut.
+        let big = "x".repeat(10_000);
+        let text = format!(r#"{{"view":"T/list","skip":"{big}"}}"#);
+        let r = p(&text).unwrap_err();
+        assert!(r.message.contains("invalid type"), "{}", r.message);
+        assert!(r.frame().len() < 400, "{}", r.frame());
+        let text = format!(r#"{{"op":"{big}","view":"T/list"}}"#);
+        let frame = p(&text).unwrap_err().frame();
+        assert!(frame.len() < 400 && frame.contains('…'), "{frame}");
+        assert_eq!(clip("héllo", 2), "hé…");
+        assert_eq!(clip("hé", 2), "hé");
+    }
+
+    #[test]
+    fn error_frames_carry_code_view_and_id() {
         let v: Value =
             serde_json::from_str(&error_frame(Some("X/list"), ErrorCode::UnknownView, "nope"))
                 .unwrap();
         assert_eq!(
             v,
             json!({"op":"error","view":"X/list","code":"unknown_view","message":"nope"})
+        );
+        let r = Refusal {
+            id: Some(RequestId::Text("a".into())),
+            retry_after_ms: Some(50),
+            ..Refusal::new(ErrorCode::RateLimited, "slow down")
+        };
+        let v: Value = serde_json::from_str(&r.frame()).unwrap();
+        assert_eq!(
+            v,
+            json!({"op":"error","code":"rate_limited","message":"slow down","id":"a","retry_after_ms":50})
         );
     }
 }

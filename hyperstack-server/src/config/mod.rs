@@ -3,42 +3,13 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-/// WebSocket listener settings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WebSocketConfig {
-    /// Address to listen on (default `[::]:8877`).
-    pub bind_address: SocketAddr,
-    /// Most concurrent clients; further connections are refused with a close reason.
-    pub max_clients: usize,
-    /// Frames queued per client before it counts as lagging.
-    pub message_queue_size: usize,
-    /// Most subscriptions one client may hold.
-    pub max_subscriptions_per_client: usize,
-    /// When set, clients must present this token (`?token=` or `Authorization: Bearer`).
-    pub auth_token: Option<String>,
-}
+mod tls;
+mod websocket;
 
-impl WebSocketConfig {
-    /// Defaults, listening on `addr`.
-    pub fn new(addr: SocketAddr) -> WebSocketConfig {
-        WebSocketConfig {
-            bind_address: addr,
-            ..WebSocketConfig::default()
-        }
-    }
-}
-
-impl Default for WebSocketConfig {
-    fn default() -> Self {
-        WebSocketConfig {
-            bind_address: SocketAddr::from(([0u16; 8], 8877)),
-            max_clients: 10_000,
-            message_queue_size: 1_024,
-            max_subscriptions_per_client: 64,
-            auth_token: None,
-        }
-    }
-}
+pub use tls::{TlsConfig, TlsError};
+pub use websocket::{
+    ClientIpHeader, ConnectionLimits, ConnectionTimeouts, RateLimit, WebSocketConfig,
+};
 
 /// Per-view entity cache and snapshot batching.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,16 +119,43 @@ impl Default for HealthConfig {
 }
 
 /// The HTTP endpoint for `/health`, `/ready`, `/views`, `/metrics`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// `/health` and `/ready` stay open on the default address — orchestrator probes need them
+/// and they carry nothing secret — while `/metrics` and `/views` can require a token.
+#[derive(Clone, PartialEq, Eq)]
 pub struct HttpHealthConfig {
     /// Address to listen on (default `0.0.0.0:8081`).
     pub bind_address: SocketAddr,
+    /// When set, `/metrics` and `/views` need `Authorization: Bearer <token>` (else 401).
+    pub metrics_token: Option<String>,
 }
 
 impl HttpHealthConfig {
-    /// Listening on `addr`.
+    /// Listening on `addr`, no token.
     pub fn new(addr: SocketAddr) -> HttpHealthConfig {
-        HttpHealthConfig { bind_address: addr }
+        HttpHealthConfig {
+            bind_address: addr,
+            metrics_token: None,
+        }
+    }
+
+    /// Requires `token` for `/metrics` and `/views`.
+    pub fn with_metrics_token(mut self, token: impl Into<String>) -> HttpHealthConfig {
+        self.metrics_token = Some(token.into());
+        self
+    }
+}
+
+impl std::fmt::Debug for HttpHealthConfig {
+    // The token is a secret: never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpHealthConfig")
+            .field("bind_address", &self.bind_address)
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
     }
 }
 
@@ -370,6 +368,37 @@ mod tests {
     fn defaults_match_the_documentation() {
         let ws = WebSocketConfig::default();
         assert_eq!(ws.bind_address.to_string(), "[::]:8877");
+        assert_eq!(
+            (
+                ws.max_clients,
+                ws.message_queue_size,
+                ws.max_subscriptions_per_client
+            ),
+            (10_000, 1_024, 64)
+        );
+        let l = ws.limits;
+        assert_eq!(
+            (l.max_message_size, l.max_view_length, l.max_key_length),
+            (16 * 1024, 128, 256)
+        );
+        assert_eq!(l.subscribe_rate, RateLimit::new(20.0, 128));
+        assert_eq!(l.message_rate, RateLimit::new(100.0, 400));
+        assert_eq!(
+            (l.max_connections_per_ip, l.max_pending_handshakes),
+            (None, 1_024)
+        );
+        let t = ws.timeouts;
+        assert_eq!(
+            (t.handshake, t.ping_interval, t.pong_timeout, t.write),
+            (
+                Duration::from_secs(5),
+                Duration::from_secs(20),
+                Duration::from_secs(20),
+                Duration::from_secs(10)
+            )
+        );
+        assert!(ws.auth_tokens.is_empty() && ws.allowed_origins.is_empty());
+        assert!(ws.tls.is_none() && ws.client_ip.is_none());
         let cache = EntityCacheConfig::default();
         assert_eq!(
             (
