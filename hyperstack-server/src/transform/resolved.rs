@@ -20,7 +20,6 @@ use crate::resolve::Resolution;
 use crate::source::Pubkey;
 use crate::spec::expr::Value as ExprValue;
 use crate::spec::Resolver;
-use crate::store::entity_key;
 
 /// A resolver field's input and value before its input changed.
 pub(super) type Previous = (Option<Box<str>>, Option<Json>);
@@ -145,8 +144,7 @@ impl Transformer {
             let Some(key) = key_from_bytes(&raw_key) else {
                 continue;
             };
-            let rendered = key.render();
-            let store_key = entity_key(u16::try_from(entity).unwrap_or(u16::MAX), &rendered);
+            let store_key = super::state_key(entity, &key);
             // Only entities that exist (a reference never creates one).
             let state = match self.tables.get_mut(entity).map(|t| t.get_mut(&store_key)) {
                 Some(Ok(Some(state))) => state,
