@@ -236,6 +236,21 @@ fn text_of(m: &Message) -> anyhow::Result<Option<std::borrow::Cow<'_, str>>> {
     })
 }
 
+/// The `op` of a frame while subscribing. Control frames put `op` wherever their serializer
+/// does (ours sorts keys, so `op` follows `append_caps`, `epoch`, `limits`… and can sit far
+/// from the start), so it is looked for in the top-level object, not in a prefix.
+fn op_of(text: &str) -> Option<&'static str> {
+    #[derive(serde::Deserialize)]
+    struct Head<'a> {
+        #[serde(borrow)]
+        op: Option<&'a str>,
+    }
+    let head: Head<'_> = serde_json::from_str(text).ok()?;
+    ["error", "subscribed", "snapshot"]
+        .into_iter()
+        .find(|known| head.op == Some(known))
+}
+
 /// Sends `subscribe` and reads until the view is loaded (see [`SnapshotWait`]).
 pub async fn subscribe(
     ws: &mut Ws,
@@ -260,17 +275,17 @@ pub async fn subscribe(
             },
         };
         let Some(text) = text_of(&m)? else { continue };
-        let head = &text[..text.len().min(160)];
-        if head.contains("\"op\":\"error\"") {
+        let op = op_of(&text);
+        if op == Some("error") {
             bail!("subscription refused: {text}");
         }
-        if head.contains("\"op\":\"subscribed\"") {
+        if op == Some("subscribed") {
             let now = now_ns();
             subscribed_at = Some(now);
             if wait == SnapshotWait::None {
                 break now;
             }
-        } else if head.contains("\"op\":\"snapshot\"") {
+        } else if op == Some("snapshot") {
             in_snapshot = true;
             s.rows += text.matches("{\"key\":").count() as u64;
             if text.contains("\"complete\":true") {
@@ -435,6 +450,19 @@ pub async fn hold_unread(mut ws: Ws, mut stop: watch::Receiver<bool>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_op_of_a_control_frame_is_found_wherever_it_is() {
+        let subscribed = r#"{"append_caps":{"last_trades":20},"append_default_cap":100,"epoch":"18ecdda2b339-7b44","limits":{"max_message_size":16384,"max_subscriptions":64},"mode":"append","op":"subscribed","resumed":false,"view":"Token/append"}"#;
+        assert!(subscribed.find("\"op\"").unwrap() > 160);
+        assert_eq!(op_of(subscribed), Some("subscribed"));
+        assert_eq!(
+            op_of(r#"{"op":"snapshot","data":[{"key":"a","data":{"op":"x"}}]}"#),
+            Some("snapshot")
+        );
+        assert_eq!(op_of(r#"{"op":"patch","data":{}}"#), None);
+        assert_eq!(op_of("not json"), None);
+    }
 
     #[test]
     fn ids_come_back_from_frames() {

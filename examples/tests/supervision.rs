@@ -18,6 +18,8 @@ fn server(failpoints: Option<&str>) -> (Child, mpsc::Receiver<String>) {
         "127.0.0.1:0",
         "--slots",
         "200",
+        // Throwaway state: the default data directory would be shared between the tests.
+        "--in-memory",
     ])
     .env("RUST_LOG", "info")
     .env_remove("YELLOWSTONE_ENDPOINT")
