@@ -295,6 +295,8 @@ async fn resume_after_cursor_replays_the_gap_including_deletes() {
             .await
             .unwrap();
     }
+    // Applied before the subscription (else the log may still reach back to the cursor).
+    tx.drained().await;
     let mut c = Client::connect(small_log.local_addr()).await;
     c.send(json!({"view": "Token/list", "after": "1"})).await;
     assert_eq!(c.next_json().await["resumed"], false);
