@@ -16,14 +16,16 @@
 
 use tokio::sync::watch;
 
-use super::{Engine, EngineError};
+use super::{Engine, EngineError, Request};
 use crate::store::StoreError;
 
 impl Engine {
-    /// Stops ingestion after `error` and serves the last committed state until shutdown.
+    /// Stops ingestion after `error` and serves the last committed state until shutdown,
+    /// starting with `unanswered` (the request whose commit failed).
     pub(super) async fn halt(
         &mut self,
         error: StoreError,
+        unanswered: Option<Request>,
         shutdown: &mut watch::Receiver<bool>,
     ) -> Result<(), EngineError> {
         let reason = format!("state store failed: {error}");
@@ -38,6 +40,9 @@ impl Engine {
         // Senders of mutations are told: their sends fail from now on.
         self.mutations.close();
         while self.mutations.try_recv().is_ok() {}
+        if let Some(req) = unanswered {
+            self.answer(req).await;
+        }
         if *shutdown.borrow() {
             return Ok(());
         }

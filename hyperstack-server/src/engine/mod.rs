@@ -155,9 +155,10 @@ impl Engine {
     }
 
     async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> Result<(), EngineError> {
-        let result = self.ingest(&mut shutdown).await;
+        let mut unanswered = None;
+        let result = self.ingest(&mut shutdown, &mut unanswered).await;
         let result = match result {
-            Err(EngineError::Store(e)) => self.halt(*e, &mut shutdown).await,
+            Err(EngineError::Store(e)) => self.halt(*e, unanswered, &mut shutdown).await,
             other => other,
         };
         if let Err(e) = &result {
@@ -172,8 +173,13 @@ impl Engine {
         result
     }
 
-    /// Applies, commits and publishes inputs until shutdown, every input's end, or an error.
-    async fn ingest(&mut self, shutdown: &mut watch::Receiver<bool>) -> Result<(), EngineError> {
+    /// Applies, commits and publishes inputs until shutdown, every input's end, or an error
+    /// (with the request being answered then, if any, in `unanswered`).
+    async fn ingest(
+        &mut self,
+        shutdown: &mut watch::Receiver<bool>,
+        unanswered: &mut Option<Request>,
+    ) -> Result<(), EngineError> {
         let mut batch = Batch::default();
         let mut raw_open = self.raw.is_some();
         let mut last_sync = std::time::Instant::now();
@@ -262,6 +268,8 @@ impl Engine {
                 req = self.requests.recv() => match req {
                     Some(req) => {
                         if let Err(e) = self.commit(&mut batch).await {
+                            // Answered once ingestion halted, from the last commit.
+                            *unanswered = Some(req);
                             break Err(e);
                         }
                         self.answer(req).await;
