@@ -7,20 +7,23 @@
 //!
 //! `HYPERSTACK_FAILPOINTS` holds `name=action` pairs separated by `;`, where an action is
 //! `panic`, `abort` (the process ends at once, like `kill -9`: nothing is flushed),
-//! `sleep(<ms>)`, or any of these after `<n>*` to fire only on the `n`-th hit
-//! (`bus.publish=3*panic`). For example:
+//! `sleep(<ms>)`, `enospc` (a place that can fail with an I/O error fails with "no space left
+//! on device", through its real error path; see [`hit_io`]; elsewhere it does nothing), or
+//! any of these after `<n>*` to fire only on the `n`-th hit (`bus.publish=3*panic`). For
+//! example:
 //!
 //! ```sh
 //! HYPERSTACK_FAILPOINTS='bus.publish=panic' cargo run -p examples --bin server
 //! ```
 //!
-//! The failpoints in the server (each a `hit("…")` call):
+//! The failpoints in the server (each a `hit("…")` or `hit_io("…")` call):
 //!
 //! | name | where |
 //! | --- | --- |
 //! | `bus.publish` | the bus, before it fans a committed batch out |
 //! | `bus.command` | the bus, before it handles a client's command |
-//! | `ingest.source` | the source task, before it starts streaming |
+//! | `engine.commit` | the engine, after a batch is written into a store batch and before that batch is committed (`abort`: a crash between write and commit; `enospc`: the commit fails as on a full disk) |
+//! | `ingest.source` | the source task, before it starts streaming (`sleep` holds a restarted server in its catch-up) |
 //! | `websocket.accept` | the accept loop, after a TCP connection is accepted |
 
 use std::time::Duration;
@@ -34,6 +37,9 @@ pub enum Action {
     Abort,
     /// Blocks the hitting thread for this long.
     Sleep(Duration),
+    /// The place fails with an I/O error "no space left on device" ([`hit_io`]); places that
+    /// cannot fail ([`hit`]) ignore it.
+    Enospc,
 }
 
 /// A configured failpoint: its action, on which hit it fires (`None`: every hit).
@@ -84,12 +90,13 @@ pub fn parse(spec: &str) -> Result<Vec<(String, Rule)>, SpecError> {
         let action = match action.trim() {
             "panic" => Action::Panic,
             "abort" => Action::Abort,
+            "enospc" => Action::Enospc,
             other => {
                 let ms = other
                     .strip_prefix("sleep(")
                     .and_then(|r| r.strip_suffix(')'))
                     .and_then(|ms| ms.trim().parse::<u64>().ok())
-                    .ok_or_else(|| bad("action must be panic, abort or sleep(<ms>)"))?;
+                    .ok_or_else(|| bad("action must be panic, abort, enospc or sleep(<ms>)"))?;
                 Action::Sleep(Duration::from_millis(ms))
             }
         };
@@ -132,20 +139,20 @@ mod active {
         })
     }
 
-    pub fn hit(name: &str) {
+    pub fn hit(name: &str) -> std::io::Result<()> {
         // Reads the environment once (the first hit).
         let _ = table();
         if !ARMED.load(Ordering::Acquire) {
-            return;
+            return Ok(());
         }
         let action = {
             let mut table = table().lock().unwrap_or_else(|e| e.into_inner());
             let Some((rule, hits)) = table.get_mut(name) else {
-                return;
+                return Ok(());
             };
             *hits += 1;
             match rule.on_hit {
-                Some(n) if n != *hits => return,
+                Some(n) if n != *hits => return Ok(()),
                 _ => rule.action.clone(),
             }
         };
@@ -156,7 +163,12 @@ mod active {
                 std::process::abort()
             }
             Action::Sleep(d) => std::thread::sleep(d),
+            Action::Enospc => {
+                tracing::warn!(failpoint = %name, "failpoint fired: failing with a full disk");
+                return Err(super::no_space());
+            }
         }
+        Ok(())
     }
 
     pub fn set(name: &str, rule: Rule) {
@@ -180,7 +192,7 @@ pub const ENABLED: bool = cfg!(feature = "failpoints");
 /// Runs the failpoint `name`'s action, if it is configured; nothing otherwise.
 #[cfg(feature = "failpoints")]
 pub fn hit(name: &str) {
-    active::hit(name);
+    let _ = active::hit(name);
 }
 
 /// Runs the failpoint `name`'s action, if it is configured; nothing otherwise (this build has
@@ -188,6 +200,35 @@ pub fn hit(name: &str) {
 #[cfg(not(feature = "failpoints"))]
 #[inline(always)]
 pub fn hit(_name: &str) {}
+
+/// [`hit`] at a place that can fail with an I/O error: the `enospc` action returns the error
+/// a full disk gives ("no space left on device"), for the caller to handle as a real one.
+#[cfg(feature = "failpoints")]
+pub fn hit_io(name: &str) -> std::io::Result<()> {
+    active::hit(name)
+}
+
+/// [`hit`] at a place that can fail with an I/O error (this build has no failpoints: always
+/// `Ok`, compiled to nothing).
+#[cfg(not(feature = "failpoints"))]
+#[inline(always)]
+pub fn hit_io(_name: &str) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// The error of a full disk, as the operating system reports it (`ENOSPC` on Unix).
+#[cfg(feature = "failpoints")]
+fn no_space() -> std::io::Error {
+    #[cfg(unix)]
+    {
+        // ENOSPC: "No space left on device", kind StorageFull.
+        std::io::Error::from_raw_os_error(28)
+    }
+    #[cfg(not(unix))]
+    {
+        std::io::Error::from(std::io::ErrorKind::StorageFull)
+    }
+}
 
 /// Arms the failpoint `name` (replacing its rule and hit count). Without the `failpoints`
 /// feature this does nothing.
@@ -212,7 +253,8 @@ mod tests {
 
     #[test]
     fn parses_actions_and_hit_counts() {
-        let rules = parse(" bus.publish=panic; store.commit = 2*abort;x=sleep(250);").unwrap();
+        let rules =
+            parse(" bus.publish=panic; store.commit = 2*abort;x=sleep(250);y=enospc").unwrap();
         assert_eq!(
             rules,
             vec![
@@ -234,6 +276,13 @@ mod tests {
                     "x".to_string(),
                     Rule {
                         action: Action::Sleep(Duration::from_millis(250)),
+                        on_hit: None
+                    }
+                ),
+                (
+                    "y".to_string(),
+                    Rule {
+                        action: Action::Enospc,
                         on_hit: None
                     }
                 ),
@@ -260,5 +309,17 @@ mod tests {
         hit("test.second");
         clear("test.second");
         hit("unconfigured");
+        set(
+            "test.full",
+            Rule {
+                action: Action::Enospc,
+                on_hit: None,
+            },
+        );
+        let e = hit_io("test.full").expect_err("a full disk");
+        assert_eq!(e.kind(), std::io::ErrorKind::StorageFull);
+        hit("test.full");
+        clear("test.full");
+        assert!(hit_io("test.full").is_ok());
     }
 }

@@ -169,7 +169,9 @@ pub(crate) fn spawn_source(
             }
             SourceConfig::Replay(config) => {
                 health.set_status(StreamStatus::Connected).await;
-                let result = replay::run(&config, raw_tx, shutdown).await;
+                // The channel closes only once the outcome is recorded (`raw_tx` is dropped
+                // last): the engine, seeing it closed, asks whether the replay completed.
+                let result = replay::run(&config, raw_tx.clone(), shutdown).await;
                 match &result {
                     Ok(stats) => {
                         tracing::info!(
@@ -184,6 +186,7 @@ pub(crate) fn spawn_source(
                         health.set_status(StreamStatus::Error(e.to_string())).await;
                     }
                 }
+                drop(raw_tx);
                 result.map(|_| ()).map_err(IngestError::from)
             }
         }

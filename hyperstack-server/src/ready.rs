@@ -1,5 +1,6 @@
-//! Readiness beyond the stream's health: `/ready` answers 503 while the state store opens and
-//! while ingestion catches up after a restart, with the reason.
+//! Readiness beyond the stream's health: `/ready` answers 503 while the state store opens,
+//! while ingestion catches up after a restart, and for good once ingestion halted (the state
+//! store cannot be written: a full disk), with the reason.
 
 use std::sync::Mutex;
 
@@ -34,6 +35,8 @@ enum Gate {
         tip: Option<u64>,
     },
     Ready,
+    /// Ingestion stopped for good (the store cannot be written); nothing leaves this state.
+    Halted(String),
 }
 
 /// What the engine reports to `/ready`. Cheap to share (`Arc`).
@@ -71,7 +74,11 @@ impl Readiness {
 
     /// The store is open; ingestion catches up as `catch_up` says.
     pub(crate) fn opened(&self, catch_up: CatchUp) {
-        *self.gate() = match catch_up {
+        let mut gate = self.gate();
+        if matches!(*gate, Gate::Halted(_)) {
+            return;
+        }
+        *gate = match catch_up {
             CatchUp::Nothing => Gate::Ready,
             CatchUp::Replay { position } => Gate::Replaying { position },
             CatchUp::Live { max_lag } => Gate::Live {
@@ -94,8 +101,14 @@ impl Readiness {
                 *applied = slot.or(*applied);
                 *t = tip.or(*t);
             }
-            Gate::Opening | Gate::Ready => {}
+            Gate::Opening | Gate::Ready | Gate::Halted(_) => {}
         }
+    }
+
+    /// Ingestion stopped for good because of `reason`: not ready from now on, whatever
+    /// happens next.
+    pub(crate) fn halted(&self, reason: String) {
+        *self.gate() = Gate::Halted(reason);
     }
 
     /// The source ended (a finished replay): nothing is left to catch up.
@@ -127,6 +140,7 @@ impl Readiness {
                 (Some(_), None) => None,
             },
             Gate::Ready => None,
+            Gate::Halted(reason) => Some(format!("ingestion stopped: {reason}")),
         }
     }
 }
@@ -161,5 +175,19 @@ mod tests {
         let none = Readiness::new();
         none.opened(CatchUp::Nothing);
         assert_eq!(none.reason(), None);
+    }
+
+    #[test]
+    fn halted_is_final() {
+        let r = Readiness::new();
+        r.opened(CatchUp::Replay { position: 2 });
+        r.halted("state store: no space left on device".into());
+        r.progress(Some(5), Some(5));
+        r.source_ended();
+        r.opened(CatchUp::Nothing);
+        assert_eq!(
+            r.reason().as_deref(),
+            Some("ingestion stopped: state store: no space left on device")
+        );
     }
 }

@@ -4,7 +4,9 @@
 //! becomes `Error`, `/ready` answers 503, every client is closed with 1011, and the run call
 //! (`run_until_signal`, `start`) returns the failure so a process supervisor restarts the
 //! process. A finite source (a replay without looping) that delivered everything is not a
-//! failure.
+//! failure, and neither is a state store that cannot be written (a full disk): the engine
+//! halts ingestion and keeps serving the last commit (crate::engine, halt.rs), since a
+//! restart would not make room on the disk.
 
 use std::any::Any;
 use std::fmt;

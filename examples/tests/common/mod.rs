@@ -3,6 +3,10 @@
 
 #![allow(dead_code)] // each test file uses a part of it
 
+pub mod durable;
+pub mod http;
+pub mod pump;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;

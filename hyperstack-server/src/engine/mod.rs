@@ -18,6 +18,7 @@
 //! snapshot and every frame after it, nothing twice, nothing missing.
 
 mod checkpoint;
+mod halt;
 mod resolve;
 
 use std::sync::Arc;
@@ -101,12 +102,18 @@ pub(crate) struct Engine {
     /// Set once a finite source ended and all of its updates are applied and published.
     pub caught_up: watch::Sender<bool>,
     pub checkpoint: Checkpoint,
+    /// Opens the projector again from the last commit (after a store error: see halt.rs).
+    pub reopen: Reopen,
 }
+
+/// How the engine gets a projector of the last commit.
+pub(crate) type Reopen = Box<dyn Fn() -> Result<Projector, StoreError> + Send>;
 
 /// Why the engine stopped.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum EngineError {
-    /// The state store failed (e.g. a full disk); ingestion stopped.
+    /// The state store failed (e.g. a full disk): ingestion stops (halt.rs); an engine error
+    /// only when the last commit cannot even be read back.
     #[error(transparent)]
     Store(Box<StoreError>),
     /// The engine thread's runtime could not start.
@@ -148,17 +155,39 @@ impl Engine {
     }
 
     async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> Result<(), EngineError> {
+        let mut unanswered = None;
+        let result = self.ingest(&mut shutdown, &mut unanswered).await;
+        let result = match result {
+            Err(EngineError::Store(e)) => self.halt(*e, unanswered, &mut shutdown).await,
+            other => other,
+        };
+        if let Err(e) = &result {
+            tracing::error!(error = %e, "the engine stopped");
+            let message = format!("the engine stopped: {e}");
+            self.health.record_error(message.clone()).await;
+            self.health.set_status(StreamStatus::Error(message)).await;
+        }
+        if let Err(e) = self.store.sync() {
+            tracing::warn!(error = %e, "could not fsync the state store at shutdown");
+        }
+        result
+    }
+
+    /// Applies, commits and publishes inputs until shutdown, every input's end, or an error
+    /// (with the request being answered then, if any, in `unanswered`).
+    async fn ingest(
+        &mut self,
+        shutdown: &mut watch::Receiver<bool>,
+        unanswered: &mut Option<Request>,
+    ) -> Result<(), EngineError> {
         let mut batch = Batch::default();
         let mut raw_open = self.raw.is_some();
+        let mut last_sync = std::time::Instant::now();
         let mut mutations_open = true;
         let mut resolve_open = self.resolve.is_some();
-        let mut last_sync = std::time::Instant::now();
         // Inputs referenced by an earlier run but never resolved are requested again.
-        if let Err(e) = self.dispatch_resolve() {
-            tracing::error!(error = %e, "the engine stopped before it started");
-            return Err(e);
-        }
-        let result = loop {
+        self.dispatch_resolve()?;
+        loop {
             let deadline = batch.opened.map(|t| t + self.store_config.commit_interval);
             let idle = batch.opened.is_some()
                 && self.raw.as_ref().is_none_or(|r| r.is_empty())
@@ -239,6 +268,8 @@ impl Engine {
                 req = self.requests.recv() => match req {
                     Some(req) => {
                         if let Err(e) = self.commit(&mut batch).await {
+                            // Answered once ingestion halted, from the last commit.
+                            *unanswered = Some(req);
                             break Err(e);
                         }
                         self.answer(req).await;
@@ -260,17 +291,7 @@ impl Engine {
                     }
                 }
             }
-        };
-        if let Err(e) = &result {
-            tracing::error!(error = %e, "the engine stopped: ingestion is halted, clients are served the last committed state");
-            let message = format!("state store failed: {e}");
-            self.health.record_error(message.clone()).await;
-            self.health.set_status(StreamStatus::Error(message)).await;
         }
-        if let Err(e) = self.store.sync() {
-            tracing::warn!(error = %e, "could not fsync the state store at shutdown");
-        }
-        result
     }
 
     async fn apply_raw(
@@ -353,7 +374,12 @@ impl Engine {
             t.write_into(&mut write);
         }
         self.checkpoint.write_into(&self.store, &mut write);
-        let (result, took) = crate::store::timed(|| self.store.commit(write));
+        let (result, took) = crate::store::timed(|| {
+            // A crash between the batch's writes and its commit, or a commit that fails.
+            crate::failpoint::hit_io("engine.commit")
+                .map_err(|e| StoreError::Db(fjall::Error::Io(e)))?;
+            self.store.commit(write)
+        });
         result?;
         self.metrics.store_committed(took, batch.updates);
         self.metrics

@@ -96,6 +96,8 @@ struct State {
     error_count: u64,
     completed: bool,
     latest_slot: Option<u64>,
+    /// Ingestion stopped for good: the `Error` status stays.
+    halted: bool,
 }
 
 #[derive(Debug)]
@@ -125,6 +127,7 @@ impl HealthMonitor {
             error_count: 0,
             completed: false,
             latest_slot: None,
+            halted: false,
         };
         HealthMonitor {
             inner: Arc::new(Inner {
@@ -167,6 +170,9 @@ impl HealthMonitor {
 
     fn set_status_at(&self, status: StreamStatus, now: Instant) {
         let mut state = self.state();
+        if state.halted {
+            return;
+        }
         let connected = status == StreamStatus::Connected;
         if !connected {
             state.connected_since = None;
@@ -196,7 +202,21 @@ impl HealthMonitor {
     /// state served is final rather than missing.
     pub async fn record_completion(&self) {
         self.set_status_at(StreamStatus::Disconnected, Instant::now());
-        self.state().completed = true;
+        let mut state = self.state();
+        // A halted stream never completes: its updates were not all applied.
+        state.completed = !state.halted;
+    }
+
+    /// Ingestion stopped for good (the state store cannot be written): the status becomes
+    /// [`Error`](StreamStatus::Error) with `reason` and stays so, whatever the source reports
+    /// afterwards; the error is counted.
+    pub async fn halt(&self, reason: impl Into<String>) {
+        let reason = reason.into();
+        self.set_status_at(StreamStatus::Error(reason.clone()), Instant::now());
+        let mut state = self.state();
+        state.halted = true;
+        state.error_count = state.error_count.saturating_add(1);
+        state.last_error = Some(reason);
     }
 
     /// Whether a finite source has delivered everything (see

@@ -47,6 +47,23 @@ async fn errors_are_counted_and_the_last_one_kept() {
 }
 
 #[tokio::test]
+async fn a_halt_keeps_the_error_status() {
+    let m = monitor(10 * S);
+    m.set_status(StreamStatus::Connected).await;
+    m.halt("state store: disk full").await;
+    m.set_status(StreamStatus::Connected).await;
+    m.record_connection().await;
+    m.record_completion().await;
+    assert_eq!(
+        m.status().await,
+        StreamStatus::Error("state store: disk full".into())
+    );
+    assert!(!m.is_completed().await, "a halted stream never completes");
+    assert_eq!(m.error_count().await, 1);
+    assert!(!m.is_healthy().await);
+}
+
+#[tokio::test]
 async fn staleness_counts_from_the_last_event_or_the_connection() {
     let m = monitor(10 * S);
     let t0 = Instant::now();

@@ -240,6 +240,17 @@ impl Metrics {
         self.store.set_hot_records(kind, n);
     }
 
+    /// A store error stopped ingestion (a failed commit: a full or failing disk).
+    pub fn ingestion_halted(&self) {
+        self.store.halted();
+    }
+
+    /// Store errors that stopped ingestion so far (0 or 1 per run: ingestion stops at the
+    /// first).
+    pub fn store_errors(&self) -> u64 {
+        self.store.errors()
+    }
+
     /// State store commits so far.
     pub fn store_commits(&self) -> u64 {
         self.store.commits()

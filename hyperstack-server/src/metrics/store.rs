@@ -25,6 +25,8 @@ pub(crate) struct StoreMetrics {
     buckets: [AtomicU64; BUCKETS.len()],
     /// Per kind of record, in the order of [`KINDS`].
     hot_records: [AtomicU64; KINDS.len()],
+    /// Store errors that stopped ingestion.
+    errors: AtomicU64,
 }
 
 /// Kinds of records held in memory in front of the store.
@@ -64,6 +66,15 @@ impl StoreMetrics {
         }
     }
 
+    /// A store error stopped ingestion.
+    pub fn halted(&self) {
+        add(&self.errors, 1);
+    }
+
+    pub fn errors(&self) -> u64 {
+        self.errors.load(Ordering::Relaxed)
+    }
+
     pub fn commits(&self) -> u64 {
         self.commits.load(Ordering::Relaxed)
     }
@@ -88,6 +99,17 @@ impl StoreMetrics {
             "store_commits_total counter State store commits (one per batch).",
         );
         let _ = writeln!(out, "hyperstack_{name} {}", load(&self.commits));
+        let name = header(
+            out,
+            "store_errors_total counter State store errors (a failed commit: a full or failing disk); the first stops ingestion while clients are still served.",
+        );
+        let _ = writeln!(out, "hyperstack_{name} {}", load(&self.errors));
+        let errors = load(&self.errors);
+        let name = header(
+            out,
+            "ingestion_halted gauge 1 once ingestion stopped because the state store failed.",
+        );
+        let _ = writeln!(out, "hyperstack_{name} {}", u8::from(errors > 0));
         let name = header(
             out,
             "store_updates_committed_total counter Updates and mutations committed to the state store.",

@@ -127,6 +127,11 @@ impl ServerBuilder {
             store.clone(),
             stats.clone(),
         )?;
+        let reopen: crate::engine::Reopen = {
+            let (stack, cache, table) = (stack.clone(), config.cache, config.state_table);
+            let (store, stats) = (store.clone(), stats.clone());
+            Box::new(move || Projector::open(&stack, cache, table, store.clone(), stats.clone()))
+        };
         let epoch: Arc<str> = Arc::from(projector.epoch());
         metrics.attach_store(store.clone(), stats.clone());
         let heartbeat = health.spawn_heartbeat(stop_http_rx);
@@ -229,6 +234,7 @@ impl ServerBuilder {
             readiness: readiness.clone(),
             caught_up: caught_up_tx,
             checkpoint: checkpoint.unwrap_or_default(),
+            reopen,
         };
         let engine_thread = engine.spawn(stop_rx.clone()).map_err(|e| {
             ServerError::Unsupported(format!("cannot start the engine thread: {e}"))
