@@ -106,7 +106,8 @@ impl Endpoint {
     /// Waits until `n` subscriptions came; returns every `from_slot` asked for.
     pub async fn subscriptions(&self, n: usize) -> Vec<Option<u64>> {
         let mut rx = self.from_slots.subscribe();
-        rx.wait_for(|v| v.len() >= n).await.unwrap().clone()
+        let seen = rx.wait_for(|v| v.len() >= n).await.unwrap().clone();
+        seen
     }
 }
 

@@ -337,6 +337,53 @@ mod tests {
         assert_eq!(seen, vec![ms(100), ms(200), ms(400), ms(500), ms(500)]);
     }
 
+    fn store() -> Store {
+        let config = crate::store::StoreConfig {
+            location: crate::store::DataLocation::Temporary,
+            ..Default::default()
+        };
+        let id = crate::store::Identity {
+            stack_name: "t".into(),
+            fingerprint: "f".into(),
+        };
+        Store::open(&config, &id).unwrap().0
+    }
+
+    fn record(store: &Store, slot: u64) {
+        let mut batch = store.batch();
+        batch.insert(
+            &store.meta,
+            BOOTSTRAP_KEY.to_vec(),
+            codec::meta(&Started { slot }),
+        );
+        store.commit(batch).unwrap();
+    }
+
+    #[test]
+    fn a_bootstrap_is_due_until_the_checkpoint_passes_its_slot() {
+        let store = store();
+        let at = |slot| {
+            let mut c = Checkpoint::default();
+            c.slot = slot;
+            c
+        };
+        assert_eq!(pending(&store, None).unwrap(), Some(Reason::FirstStart));
+        // Ingested without a bootstrap (no RPC endpoint then): none is due.
+        assert_eq!(pending(&store, Some(&at(Some(50)))).unwrap(), None);
+        record(&store, 100);
+        // Stopped in the middle: the checkpoint holds some of slot 100's accounts, or none.
+        assert_eq!(
+            pending(&store, Some(&at(Some(100)))).unwrap(),
+            Some(Reason::Unfinished)
+        );
+        assert_eq!(
+            pending(&store, Some(&at(None))).unwrap(),
+            Some(Reason::Unfinished)
+        );
+        // An update of a later slot was applied: every account of slot 100 was.
+        assert_eq!(pending(&store, Some(&at(Some(101)))).unwrap(), None);
+    }
+
     #[test]
     fn pump_asks_for_bonding_curves_by_discriminator() {
         let t = Transformer::new(&pump_stack::spec(), StateTableConfig::default()).unwrap();

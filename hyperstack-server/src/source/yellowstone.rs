@@ -413,6 +413,29 @@ mod tests {
     }
 
     #[test]
+    fn processed_is_refused_with_one_error() {
+        let mut c = YellowstoneSourceConfig::new(YellowstoneConfig::new("http://x"), vec![]);
+        assert_eq!(c.validate(), Ok(()));
+        c.commitment = Commitment::Processed;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("`processed` is not supported"), "{e}");
+    }
+
+    #[test]
+    fn refusals_of_yellowstone_grpc_and_others_are_told_from_failures() {
+        let window = "broadcast from 5 is not available, last available: 9";
+        assert!(is_refusal(&Status::out_of_range(window)));
+        assert!(
+            is_refusal(&Status::internal(window)),
+            "yellowstone-grpc before v5"
+        );
+        assert!(is_refusal(&Status::internal("from_slot is not supported")));
+        assert!(is_refusal(&Status::data_loss("gap")));
+        assert!(!is_refusal(&Status::internal("stream reset")));
+        assert!(!is_refusal(&Status::unavailable("connection dropped")));
+    }
+
+    #[test]
     fn request_filters_programs_at_commitment() {
         let req = subscribe_request(&[Pubkey([1; 32])], Commitment::Finalized, Some(5));
         assert_eq!(req.from_slot, Some(5));
