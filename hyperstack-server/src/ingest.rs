@@ -110,7 +110,7 @@ pub fn spawn_ingest<S: MutationSink>(
         transformer = transformer.with_metrics(m.clone());
     }
     let mut source = source;
-    resolve_programs(&mut source, &transformer)?;
+    prepare_source(&mut source, &transformer)?;
     let (raw_tx, raw_rx) = mpsc::channel::<RawUpdate>(RAW_QUEUE);
     // A replay has no upstream connection to watch: each update it hands on counts as the
     // stream's event, so a streaming replay is not reported stale.
@@ -132,13 +132,15 @@ pub fn spawn_ingest<S: MutationSink>(
     )))
 }
 
-/// Fills in the programs a Yellowstone source subscribes to (every program of the stack's
-/// IDLs) when none are configured.
-pub(crate) fn resolve_programs(
+/// Checks a Yellowstone source's configuration ([`YellowstoneSourceConfig::validate`]) and
+/// fills in the programs it subscribes to (every program of the stack's IDLs) when none are
+/// configured.
+pub(crate) fn prepare_source(
     source: &mut SourceConfig,
     transformer: &Transformer,
 ) -> Result<(), IngestError> {
     if let SourceConfig::Yellowstone(y) = source {
+        y.validate()?;
         if y.programs.is_empty() {
             y.programs = transformer.decoder().program_addresses();
         }

@@ -48,6 +48,7 @@ pub use mutation::{Change, Mutation};
 pub use resolve::{DasConfig, ResolverConfig};
 pub use server::{MutationSender, RunningServer, Server, ServerBuilder, ServerError};
 pub use source::replay::{ReplayConfig, ReplayInput, ReplaySpeed};
+pub use source::rpc::RpcConfig;
 pub use source::yellowstone::{SourceError, SourceEvent, YellowstoneSourceConfig};
 pub use source::{Commitment, RawUpdate};
 pub use supervise::Failure;

@@ -5,6 +5,8 @@
 //! in it): stopped and started again, the server resumes where it was. SIGINT or SIGTERM shut
 //! it down gracefully (close frames to every client, exit code 0). With `HYPERSTACK_DAS_URL` set,
 //! resolver fields (the ore stack's `ore_metadata`) fetch token metadata from that DAS endpoint.
+//! With `SOLANA_RPC_URL` set as well as `YELLOWSTONE_ENDPOINT`, a first start reads the
+//! programs' existing accounts from that RPC endpoint (`getProgramAccounts`) before streaming.
 //!
 //! ```sh
 //! cargo run --release -p examples --bin server -- --stack pump
@@ -23,7 +25,8 @@ use clap::{Parser, ValueEnum};
 use examples::generator::{replay::recording, Simulation};
 use hyperstack_server::source::replay::{ReplayConfig, ReplaySpeed};
 use hyperstack_server::{
-    HttpHealthConfig, ResolverConfig, Server, TlsConfig, WebSocketConfig, YellowstoneConfig,
+    HttpHealthConfig, ResolverConfig, RpcConfig, Server, TlsConfig, WebSocketConfig,
+    YellowstoneConfig,
 };
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -130,7 +133,14 @@ async fn main() -> anyhow::Result<()> {
     let builder = match YellowstoneConfig::from_env() {
         Some(y) => {
             tracing::info!(endpoint = %y.endpoint, "live ingestion from Yellowstone");
-            builder.yellowstone(y)
+            let builder = builder.yellowstone(y);
+            match RpcConfig::from_env() {
+                Some(rpc) => {
+                    tracing::info!(rpc = %rpc.url_display(), "existing accounts bootstrapped from this RPC endpoint when due");
+                    builder.rpc_bootstrap(rpc)
+                }
+                None => builder,
+            }
         }
         None => {
             let simulation = match args.stack {

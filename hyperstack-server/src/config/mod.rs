@@ -333,6 +333,10 @@ pub struct ServerConfig {
     pub ready_max_lag_slots: u64,
     /// Endpoints of the resolvers (fields filled from outside the chain); none by default.
     pub resolvers: crate::resolve::ResolverConfig,
+    /// A Solana JSON-RPC endpoint the Yellowstone source bootstraps the programs' existing
+    /// accounts from (`getProgramAccounts`) on a first start, and again when the checkpoint
+    /// is older than the upstream's replay window; none by default.
+    pub rpc_bootstrap: Option<crate::source::rpc::RpcConfig>,
 }
 
 impl Default for ServerConfig {
@@ -349,6 +353,7 @@ impl Default for ServerConfig {
             unresolved: UnresolvedConfig::default(),
             ready_max_lag_slots: 32,
             resolvers: crate::resolve::ResolverConfig::default(),
+            rpc_bootstrap: None,
         }
     }
 }

@@ -85,6 +85,10 @@ pub struct HealthSnapshot {
     /// The latest slot the upstream reached, if it said.
     #[serde(default)]
     pub latest_slot: Option<u64>,
+    /// Updates the upstream could not replay (the checkpoint was older than its replay
+    /// window): what was missed and what was done about it. Stays until the server restarts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gap: Option<String>,
 }
 
 #[derive(Debug)]
@@ -98,6 +102,7 @@ struct State {
     latest_slot: Option<u64>,
     /// Ingestion stopped for good: the `Error` status stays.
     halted: bool,
+    gap: Option<String>,
 }
 
 #[derive(Debug)]
@@ -128,6 +133,7 @@ impl HealthMonitor {
             completed: false,
             latest_slot: None,
             halted: false,
+            gap: None,
         };
         HealthMonitor {
             inner: Arc::new(Inner {
@@ -254,6 +260,22 @@ impl HealthMonitor {
         state.last_error = Some(msg.into());
     }
 
+    /// Updates were missed (the upstream could not replay from the checkpoint): `what` says
+    /// which and what was done about it; `/health` shows it under `gap` from now on. Counts as
+    /// an error too.
+    pub async fn record_gap(&self, what: impl Into<String>) {
+        let what = what.into();
+        let mut state = self.state();
+        state.error_count = state.error_count.saturating_add(1);
+        state.last_error = Some(what.clone());
+        state.gap = Some(what);
+    }
+
+    /// What [`HealthMonitor::record_gap`] said last, if anything.
+    pub async fn gap(&self) -> Option<String> {
+        self.state().gap.clone()
+    }
+
     /// Errors recorded since start.
     pub async fn error_count(&self) -> u64 {
         self.state().error_count
@@ -333,6 +355,7 @@ impl HealthMonitor {
             stale: self.stale(&state, now),
             completed: state.completed,
             latest_slot: state.latest_slot,
+            gap: state.gap.clone(),
         }
     }
 

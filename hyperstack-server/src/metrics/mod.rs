@@ -11,10 +11,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
+mod bootstrap;
 mod edge;
 mod resolver;
 mod store;
 
+use bootstrap::BootstrapMetrics;
 use edge::EdgeMetrics;
 pub use edge::RefusalReason;
 use resolver::ResolverMetrics;
@@ -46,6 +48,7 @@ pub struct Metrics {
     store: StoreMetrics,
     resolvers: ResolverMetrics,
     edge: EdgeMetrics,
+    bootstrap: BootstrapMetrics,
 }
 
 /// Adds to a counter without ever wrapping.
@@ -83,6 +86,7 @@ impl Metrics {
             store: StoreMetrics::default(),
             resolvers: ResolverMetrics::default(),
             edge: EdgeMetrics::default(),
+            bootstrap: BootstrapMetrics::default(),
         }
     }
 
@@ -277,6 +281,32 @@ impl Metrics {
         self.resolvers.events(resolver, outcome)
     }
 
+    /// `n` accounts read from the RPC endpoint by a bootstrap.
+    pub fn bootstrap_accounts(&self, n: u64) {
+        self.bootstrap.accounts(n);
+    }
+
+    /// A bootstrap attempt failed (it is retried).
+    pub fn bootstrap_error(&self) {
+        self.bootstrap.error();
+    }
+
+    /// A bootstrap read every account.
+    pub fn bootstrap_completed(&self) {
+        self.bootstrap.completed();
+    }
+
+    /// The upstream refused to replay from the checkpoint; `slots` it could not replay.
+    pub fn checkpoint_gap(&self, slots: u64) {
+        self.bootstrap.gap(slots);
+    }
+
+    /// Bootstrap counters: accounts, failed attempts, completed bootstraps, checkpoint gaps,
+    /// slots of the last gap.
+    pub fn bootstrap_counts(&self) -> [u64; 5] {
+        self.bootstrap.counts()
+    }
+
     /// A connection, message or request was refused for `reason` (the first of each reason
     /// is logged).
     pub fn refused(&self, reason: RefusalReason) {
@@ -376,6 +406,7 @@ impl Metrics {
         self.store.render(&mut out);
         self.resolvers.render(&mut out);
         self.edge.render(&mut out);
+        self.bootstrap.render(&mut out);
         out
     }
 }

@@ -188,16 +188,31 @@ impl HttpClient {
         }
     }
 
-    /// POSTs `body` (JSON); returns the status and the answer's bytes.
-    pub async fn post_json(&self, body: Vec<u8>) -> Result<(u16, Bytes), HttpError> {
+    /// POSTs `body` (JSON); returns the status and the answer's body unread, for answers
+    /// too large to hold at once (the caller reads it piece by piece, with its own bound).
+    /// The connection is not reused afterwards.
+    pub async fn post_json_streaming(
+        &self,
+        body: Vec<u8>,
+    ) -> Result<(u16, hyper::body::Incoming), HttpError> {
         let mut sender = self.sender().await?;
-        let request = hyper::Request::post(self.target.path_and_query.as_str())
+        let response = sender.send_request(self.request(body)?).await?;
+        Ok((response.status().as_u16(), response.into_body()))
+    }
+
+    fn request(&self, body: Vec<u8>) -> Result<hyper::Request<Full<Bytes>>, HttpError> {
+        hyper::Request::post(self.target.path_and_query.as_str())
             .header(hyper::header::HOST, self.target.authority.as_str())
             .header(hyper::header::CONTENT_TYPE, "application/json")
             .header(hyper::header::ACCEPT, "application/json")
             .body(Full::new(Bytes::from(body)))
-            .map_err(|_| HttpError::Endpoint("the path is not a valid request target"))?;
-        let response = sender.send_request(request).await?;
+            .map_err(|_| HttpError::Endpoint("the path is not a valid request target"))
+    }
+
+    /// POSTs `body` (JSON); returns the status and the answer's bytes.
+    pub async fn post_json(&self, body: Vec<u8>) -> Result<(u16, Bytes), HttpError> {
+        let mut sender = self.sender().await?;
+        let response = sender.send_request(self.request(body)?).await?;
         let status = response.status().as_u16();
         let bytes = Limited::new(response.into_body(), MAX_ANSWER)
             .collect()

@@ -24,7 +24,7 @@
 mod cache;
 mod config;
 mod das;
-mod http;
+pub(crate) mod http;
 pub(crate) mod index;
 mod keys;
 mod limit;

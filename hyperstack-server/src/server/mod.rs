@@ -154,8 +154,8 @@ impl ServerBuilder {
         self
     }
 
-    /// Commitment of the Yellowstone subscription (default confirmed; `processed` is rejected
-    /// by [`ServerBuilder::spawn`]).
+    /// Commitment of the Yellowstone subscription and of a bootstrap (default confirmed;
+    /// `processed` is rejected by [`ServerBuilder::spawn`]).
     pub fn commitment(mut self, commitment: Commitment) -> Self {
         self.commitment = commitment;
         self
@@ -244,6 +244,21 @@ impl ServerBuilder {
     /// `HYPERSTACK_DAS_URL`); without an endpoint their fields stay null.
     pub fn resolvers(mut self, config: crate::resolve::ResolverConfig) -> Self {
         self.config.resolvers = config;
+        self
+    }
+
+    /// Bootstraps the programs' existing accounts from this Solana RPC endpoint
+    /// (`getProgramAccounts`) before streaming from Yellowstone on a first start, and again
+    /// when the checkpoint is older than the upstream's replay window
+    /// ([`RpcConfig::from_env`](crate::RpcConfig::from_env) reads `SOLANA_RPC_URL`).
+    ///
+    /// ```
+    /// use hyperstack_server::{RpcConfig, Server};
+    /// let builder = Server::builder().rpc_bootstrap(RpcConfig::new("http://127.0.0.1:8899"));
+    /// assert!(builder.config().rpc_bootstrap.is_some());
+    /// ```
+    pub fn rpc_bootstrap(mut self, config: crate::source::rpc::RpcConfig) -> Self {
+        self.config.rpc_bootstrap = Some(config);
         self
     }
 

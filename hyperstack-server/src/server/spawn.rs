@@ -13,12 +13,13 @@ use crate::bus::{self, BusConfig};
 use crate::engine::{Checkpoint, Engine};
 use crate::health::HealthMonitor;
 use crate::http::{HttpState, SortDescription, ViewDescription};
-use crate::ingest::{resolve_programs, spawn_source, SourceConfig, RAW_QUEUE};
+use crate::ingest::{prepare_source, spawn_source, SourceConfig, RAW_QUEUE};
 use crate::metrics::Metrics;
 use crate::project::Projector;
 use crate::ready::{CatchUp, Readiness};
+use crate::source::bootstrap::{self, Bootstrap};
+use crate::source::live::LiveSource;
 use crate::source::yellowstone::YellowstoneSourceConfig;
-use crate::source::Commitment;
 use crate::spec::Stack;
 use crate::store::hot::HotStats;
 use crate::store::{Identity, Store};
@@ -35,11 +36,6 @@ impl ServerBuilder {
         let health_config = config.health.unwrap_or_default();
         let source = match (&config.yellowstone, self.replay) {
             (Some(y), _) => {
-                if self.commitment == Commitment::Processed {
-                    return Err(ServerError::Unsupported(
-                        "commitment `processed` is not supported: updates of dead slots are not rolled back; use confirmed or finalized".into(),
-                    ));
-                }
                 let mut source = YellowstoneSourceConfig::new(y.clone(), Vec::new());
                 source.commitment = self.commitment;
                 source.reconnection = config.reconnection.clone().unwrap_or_default();
@@ -172,7 +168,7 @@ impl ServerBuilder {
             )
             .map_err(|e| ServerError::Unsupported(format!("cannot start ingestion: {e}")))?
             .with_metrics(metrics.clone());
-            resolve_programs(&mut source, &t)
+            prepare_source(&mut source, &t)
                 .map_err(|e| ServerError::Unsupported(format!("cannot start ingestion: {e}")))?;
             let position = checkpoint.as_ref().map_or(0, |c| c.position);
             match &mut source {
@@ -185,7 +181,35 @@ impl ServerBuilder {
                 }
             }
             let (raw_tx, raw_rx) = mpsc::channel(RAW_QUEUE);
-            let task = spawn_source(source, raw_tx, health.clone(), None, stop_rx.clone());
+            let task = match source {
+                SourceConfig::Yellowstone(yellowstone) => {
+                    let bootstrap = match &config.rpc_bootstrap {
+                        Some(rpc) => Some(
+                            Bootstrap::new(
+                                rpc.clone(),
+                                &t,
+                                yellowstone.commitment,
+                                metrics.clone(),
+                                health.clone(),
+                                store.clone(),
+                            )
+                            .map_err(|e| {
+                                ServerError::Unsupported(format!("cannot bootstrap from RPC: {e}"))
+                            })?,
+                        ),
+                        None => None,
+                    };
+                    let live = LiveSource {
+                        yellowstone,
+                        bootstrap,
+                        pending: bootstrap::pending(&store, checkpoint.as_ref())?,
+                        health: health.clone(),
+                        metrics: metrics.clone(),
+                    };
+                    live.spawn(raw_tx, stop_rx.clone())
+                }
+                replay => spawn_source(replay, raw_tx, health.clone(), None, stop_rx.clone()),
+            };
             ingest_task = Some(supervisor.spawn("ingest", async move {
                 match task.await {
                     // A finite replay that delivered everything, or a stop: not a failure.

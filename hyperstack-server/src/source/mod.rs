@@ -5,12 +5,18 @@
 //! transactions (slot, index, signature, account keys, top-level and inner instructions with
 //! their path, log messages). [`replay`] reads and writes the JSON Lines
 //! recording format (docs/REPLAY.md); [`yellowstone`] subscribes to a Geyser endpoint with
-//! `from_slot` resume and backoff; [`Dedup`] drops what a resumed stream sends twice.
+//! `from_slot` resume and backoff; [`Dedup`] drops what a resumed stream sends twice;
+//! [`rpc`] reads a program's existing accounts from a Solana RPC endpoint, which the server
+//! bootstraps from on a first start and when the checkpoint fell out of the upstream's replay
+//! window (`bootstrap`, `live`).
 
+pub(crate) mod bootstrap;
 mod dedup;
 mod keys;
+pub(crate) mod live;
 mod record;
 pub mod replay;
+pub mod rpc;
 pub mod yellowstone;
 mod yellowstone_convert;
 

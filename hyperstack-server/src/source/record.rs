@@ -39,6 +39,7 @@ pub async fn record(
     mut out: impl Write,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<u64, RecordError> {
+    config.validate()?;
     let (tx, mut rx) = mpsc::channel(1_024);
     let (stop_tx, stop_rx) = watch::channel(false);
     let health = HealthMonitor::new(HealthConfig::default());

@@ -40,6 +40,17 @@ pub struct YellowstoneSourceConfig {
 }
 
 impl YellowstoneSourceConfig {
+    /// Checks what can be checked before connecting; the one place `processed` is refused
+    /// (updates of slots that die are not rolled back downstream).
+    pub fn validate(&self) -> Result<(), SourceError> {
+        if self.commitment == Commitment::Processed {
+            return Err(SourceError::Config(
+                "commitment `processed` is not supported: updates of slots that die are not rolled back; use confirmed or finalized".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Defaults for `endpoint` and `programs`.
     pub fn new(endpoint: YellowstoneConfig, programs: Vec<Pubkey>) -> YellowstoneSourceConfig {
         YellowstoneSourceConfig {
@@ -171,11 +182,24 @@ enum End {
     Refused(SourceError),
 }
 
+/// Whether `status` refuses the replay asked for (rather than a failure worth retrying).
+/// yellowstone-grpc answers `OutOfRange` (`Internal` before v5) with "broadcast from <slot> is
+/// not available, last available: <slot>", or "from_slot is not supported" when replay is
+/// off; other Geyser servers answer `InvalidArgument`, `FailedPrecondition` or `DataLoss`.
 fn is_refusal(status: &Status) -> bool {
-    matches!(
-        status.code(),
-        Code::InvalidArgument | Code::OutOfRange | Code::FailedPrecondition | Code::Unimplemented
-    )
+    match status.code() {
+        Code::InvalidArgument
+        | Code::OutOfRange
+        | Code::FailedPrecondition
+        | Code::Unimplemented
+        | Code::DataLoss => true,
+        Code::Internal => {
+            let m = status.message();
+            m.contains("is not available, last available")
+                || m.contains("from_slot is not supported")
+        }
+        _ => false,
+    }
 }
 
 fn status_of(e: &GeyserGrpcClientError) -> Option<&Status> {
@@ -299,7 +323,9 @@ impl Runner<'_> {
 }
 
 /// Streams updates into `tx` until `shutdown`, `tx` closing, or a fatal error (returned, and
-/// shown as `Error` in `health`). `events`, when given, receives every [`SourceEvent`].
+/// shown as `Error` in `health`). The configuration is expected to be
+/// [validated](YellowstoneSourceConfig::validate) (the server, [`crate::spawn_ingest`] and
+/// [`super::record`] do). `events`, when given, receives every [`SourceEvent`].
 pub async fn run(
     config: &YellowstoneSourceConfig,
     tx: mpsc::Sender<RawUpdate>,
@@ -307,13 +333,6 @@ pub async fn run(
     events: Option<mpsc::UnboundedSender<SourceEvent>>,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), SourceError> {
-    if config.commitment == Commitment::Processed {
-        let e = SourceError::Config(
-            "commitment `processed` is not supported (no rollback of dead slots); use confirmed or finalized".into(),
-        );
-        health.set_status(StreamStatus::Error(e.to_string())).await;
-        return Err(e);
-    }
     let mut runner = Runner {
         config,
         tx,
@@ -391,6 +410,29 @@ mod tests {
         t.observe(12);
         t.observe(11);
         assert_eq!(t.resume_slot(), Some(12), "older slots do not move it back");
+    }
+
+    #[test]
+    fn processed_is_refused_with_one_error() {
+        let mut c = YellowstoneSourceConfig::new(YellowstoneConfig::new("http://x"), vec![]);
+        assert_eq!(c.validate(), Ok(()));
+        c.commitment = Commitment::Processed;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("`processed` is not supported"), "{e}");
+    }
+
+    #[test]
+    fn refusals_of_yellowstone_grpc_and_others_are_told_from_failures() {
+        let window = "broadcast from 5 is not available, last available: 9";
+        assert!(is_refusal(&Status::out_of_range(window)));
+        assert!(
+            is_refusal(&Status::internal(window)),
+            "yellowstone-grpc before v5"
+        );
+        assert!(is_refusal(&Status::internal("from_slot is not supported")));
+        assert!(is_refusal(&Status::data_loss("gap")));
+        assert!(!is_refusal(&Status::internal("stream reset")));
+        assert!(!is_refusal(&Status::unavailable("connection dropped")));
     }
 
     #[test]

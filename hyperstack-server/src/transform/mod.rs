@@ -426,6 +426,20 @@ impl Transformer {
         self
     }
 
+    /// `(program, account type)` of every account type the stack reads (indices into
+    /// [`Transformer::decoder`]): what a bootstrap asks the RPC endpoint for.
+    pub(crate) fn account_sources(&self) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        for (program, items) in self.plan.accounts.iter().enumerate() {
+            for (account, item) in items.iter().enumerate() {
+                if !(item.lookups.is_empty() && item.fields.is_empty() && item.stops.is_empty()) {
+                    out.push((program, account));
+                }
+            }
+        }
+        out
+    }
+
     /// The decoder (program addresses, layouts).
     pub fn decoder(&self) -> &StackDecoder {
         &self.decoder
