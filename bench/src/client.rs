@@ -77,6 +77,9 @@ pub struct Subscribed {
     pub rows: u64,
     /// Nanoseconds from sending the subscribe message until the view was loaded.
     pub snapshot_ns: u64,
+    /// Nanoseconds from sending the subscribe message until the first snapshot frame (0
+    /// without one).
+    pub first_batch_ns: u64,
     /// When it was loaded (on [`now_ns`]).
     pub loaded_at_ns: u64,
     /// Live frames that arrived before the view counted as loaded, for [`run`].
@@ -286,6 +289,9 @@ pub async fn subscribe(
                 break now;
             }
         } else if op == Some("snapshot") {
+            if !in_snapshot {
+                s.first_batch_ns = now_ns() - start;
+            }
             in_snapshot = true;
             s.rows += text.matches("{\"key\":").count() as u64;
             if text.contains("\"complete\":true") {

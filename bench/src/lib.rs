@@ -9,16 +9,19 @@
 
 #![warn(missing_docs)]
 
+pub mod abuse;
 pub mod client;
 pub mod feeder;
 pub mod report;
 pub mod run;
 pub mod stats;
+pub mod store;
 pub mod summary;
 pub mod target;
 
 use std::time::Duration;
 
+pub use abuse::AbuseMix;
 pub use report::Report;
 pub use run::run;
 pub use target::Target;
@@ -39,6 +42,10 @@ pub enum Preset {
     /// 200 clients spread over a list, a state, an append and a derived view of 50 entities
     /// at 1,000 updates/s: several views and modes at once.
     Mixed,
+    /// 100 honest clients at 1,000 updates/s (as `latency`) while abusive clients run
+    /// (oversized messages, subscription churn, silent peers), and a baseline run without
+    /// them.
+    Abuse,
 }
 
 impl Preset {
@@ -51,6 +58,7 @@ impl Preset {
             Preset::Idle => "idle",
             Preset::SlowClient => "slow-client",
             Preset::Mixed => "mixed",
+            Preset::Abuse => "abuse",
         }
     }
 }
@@ -105,7 +113,10 @@ pub struct Config {
     pub window: u64,
     /// Add one client that subscribes and never reads.
     pub slow_client: bool,
-    /// Also run without the slow client first and report its p99 as the baseline.
+    /// Abusive clients running beside the measured ones during the live phase.
+    pub abuse: Option<AbuseMix>,
+    /// Also run without the slow client (or the abusive clients) first and report its p99
+    /// as the baseline.
     pub baseline: bool,
     /// Connections opened at the same time while connecting.
     pub connect_concurrency: usize,
@@ -131,6 +142,7 @@ impl Config {
             max_updates: n(5_000_000.0, 200.0) as u64,
             window: 256,
             slow_client: false,
+            abuse: None,
             baseline: false,
             connect_concurrency: 256,
             target: Target::InProcess,
@@ -180,6 +192,17 @@ impl Config {
                 c.preload = 50;
                 c.rate = Some(1_000.0);
                 c.duration = secs(10.0);
+            }
+            Preset::Abuse => {
+                c.rate = Some(1_000.0);
+                c.duration = Duration::from_secs_f64((15.0 * scale).max(2.0));
+                let each = n(10.0, 1.0) as usize;
+                c.abuse = Some(AbuseMix {
+                    oversized: each,
+                    churn: each,
+                    silent: each,
+                });
+                c.baseline = true;
             }
         }
         c.clients = c.clients.max(1);

@@ -20,6 +20,39 @@ struct ServeArgs {
     entities: u64,
     #[arg(long, default_value_t = 0)]
     clients: usize,
+    /// Keep the state in this data directory (default: a temporary one).
+    #[arg(long)]
+    data_dir: Option<std::path::PathBuf>,
+    /// Keep the default memory bounds (hot sets, list window of 500).
+    #[arg(long)]
+    defaults: bool,
+    /// The default memory bounds, but a list window of this many entities.
+    #[arg(long, conflicts_with = "defaults")]
+    list_window: Option<usize>,
+    /// Serve /health and /ready on 127.0.0.1 (any port); printed on a second line.
+    #[arg(long)]
+    http: bool,
+}
+
+/// `bench store`: the durable store under load (ingest, restart, snapshot from disk).
+#[derive(Parser)]
+#[command(name = "bench store")]
+struct StoreArgs {
+    /// Tokens ingested.
+    #[arg(long, default_value_t = 1_000_000)]
+    tokens: u64,
+    /// Entities of the snapshot phase (0 skips it).
+    #[arg(long, default_value_t = 100_000)]
+    snapshot_entities: u64,
+    /// Where the data directories go (removed afterwards unless --keep).
+    #[arg(long, default_value_os_t = std::env::temp_dir())]
+    dir: std::path::PathBuf,
+    /// Keep the data directories.
+    #[arg(long)]
+    keep: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// `bench <preset> [options]`.
@@ -72,11 +105,15 @@ struct RunArgs {
     /// Feeder listen address.
     #[arg(long, default_value = "127.0.0.1:0")]
     feeder_bind: String,
-    /// Slow-client preset: skip the baseline run (an external server needs a fresh start per
+    /// Abuse preset: abusive clients of each kind (oversized, churn, silent).
+    #[arg(long)]
+    abusers: Option<usize>,
+    /// Slow-client and abuse presets: skip the baseline run (an external server needs a fresh start per
     /// run, so measure the baseline separately with `--baseline-only`).
     #[arg(long)]
     no_baseline: bool,
-    /// Slow-client preset: only the baseline run, without the slow client.
+    /// Slow-client and abuse presets: only the baseline run, without the slow client or the
+    /// abusive clients.
     #[arg(long, conflicts_with = "no_baseline")]
     baseline_only: bool,
     /// Print the report as JSON.
@@ -117,9 +154,17 @@ impl RunArgs {
         if self.no_baseline {
             c.baseline = false;
         }
+        if let (Some(n), Some(mix)) = (self.abusers, c.abuse.as_mut()) {
+            *mix = hyperstack_bench::AbuseMix {
+                oversized: n,
+                churn: n,
+                silent: n,
+            };
+        }
         if self.baseline_only {
             c.baseline = false;
             c.slow_client = false;
+            c.abuse = None;
         }
         c.feeder_bind = self.feeder_bind.clone();
         c.target = match (&self.url, self.spawn) {
@@ -159,15 +204,42 @@ fn main() -> anyhow::Result<()> {
     if serve {
         let a = ServeArgs::parse_from(std::env::args().skip(1));
         return rt.block_on(async move {
+            let defaults = match (a.defaults, a.list_window) {
+                (_, Some(w)) => Some(Some(w)),
+                (true, None) => Some(None),
+                (false, None) => None,
+            };
             let sizing = Sizing {
                 entities: a.entities,
                 clients: a.clients,
+                data_dir: a.data_dir,
+                defaults,
+                http: a.http,
             };
             let server = start_hyperstack(&a.feeder, sizing).await?;
             println!("ws://{}", server.local_addr());
+            if let Some(http) = server.http_addr() {
+                println!("http://{http}");
+            }
             server.run_until_signal().await?;
             Ok(())
         });
+    }
+    if std::env::args().nth(1).as_deref() == Some("store") {
+        let a = StoreArgs::parse_from(std::env::args().skip(1));
+        let b = hyperstack_bench::store::StoreBench {
+            tokens: a.tokens.max(1),
+            snapshot_entities: a.snapshot_entities,
+            dir: a.dir,
+            keep: a.keep,
+        };
+        let report = rt.block_on(hyperstack_bench::store::run(&b))?;
+        if a.json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            print!("{}", report.table());
+        }
+        return Ok(());
     }
     let args = RunArgs::parse();
     let config = args.config()?;

@@ -102,6 +102,10 @@ pub struct Report {
     pub baseline_p99_ms: Option<f64>,
     /// Slow-client preset: whether the server dropped the slow client (lagged).
     pub slow_client_dropped: Option<bool>,
+    /// Abuse preset: server RSS peak of the baseline run (no abusive clients).
+    pub baseline_rss_peak: Option<u64>,
+    /// Abuse preset: what the abusive clients did.
+    pub abuse: Option<crate::abuse::AbuseFigures>,
 }
 
 fn mib(b: u64) -> String {
@@ -209,7 +213,33 @@ impl Report {
             }
         }
         if let Some(p) = self.baseline_p99_ms {
-            row("baseline p99 (no slow client)", format!("{p:.3} ms"));
+            let what = if self.abuse.is_some() {
+                "baseline p99 (no abusive clients)"
+            } else {
+                "baseline p99 (no slow client)"
+            };
+            row(what, format!("{p:.3} ms"));
+        }
+        if let Some(b) = self.baseline_rss_peak {
+            row("baseline server RSS peak", mib(b));
+        }
+        if let Some(a) = &self.abuse {
+            row(
+                "abusive clients",
+                format!(
+                    "{}: oversized {} sent / {} closed 1009; churn {} subscribes, {} rate_limited, {} closed; silent {} connections, {} closed; {} connects failed",
+                    a.abusers,
+                    a.oversized_sent,
+                    a.oversized_closed_1009,
+                    a.churn_subscribes,
+                    a.churn_rate_limited,
+                    a.churn_closed,
+                    a.silent_connections,
+                    a.silent_closed,
+                    a.connect_failures
+                ),
+            );
+            row("server RSS after the abusers left", mib(a.rss_after));
         }
         if let Some(d) = self.slow_client_dropped {
             row("slow client dropped", d.to_string());

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Context};
 use tokio::sync::{watch, Semaphore};
 
+use crate::abuse;
 use crate::client::{self, ClientResult, Expect, Live, SnapshotWait, Subscribed};
 use crate::feeder::{curve_key, now_ns, Feeder};
 use crate::report::{Report, ViewFigures};
@@ -26,7 +27,7 @@ const SLOW_CLIENT_MSS: u32 = 536;
 
 /// Runs `config`; with `baseline`, first the same run without the slow client.
 pub async fn run(config: &Config) -> anyhow::Result<Report> {
-    if config.slow_client && config.baseline {
+    if (config.slow_client || config.abuse.is_some()) && config.baseline {
         if let Target::External { .. } = config.target {
             return Err(anyhow!(
                 "a baseline run needs a fresh server: against an external server, run \
@@ -35,9 +36,13 @@ pub async fn run(config: &Config) -> anyhow::Result<Report> {
         }
         let mut base = config.clone();
         base.slow_client = false;
+        base.abuse = None;
         let b = run_once(&base).await.context("baseline run")?;
         let mut r = run_once(config).await?;
         r.baseline_p99_ms = Some(b.latency.p99_ms);
+        if config.abuse.is_some() {
+            r.baseline_rss_peak = Some(b.rss_peak);
+        }
         return Ok(r);
     }
     run_once(config).await
@@ -45,7 +50,7 @@ pub async fn run(config: &Config) -> anyhow::Result<Report> {
 
 /// Sends updates until `until` ids are out or `deadline` passes: at `rate`, or (closed loop)
 /// never more than `window` ahead of the slowest tracked client. Returns the last id sent.
-async fn feed(
+pub(crate) async fn feed(
     feeder: &mut Feeder,
     until: u64,
     rate: Option<f64>,
@@ -149,7 +154,12 @@ fn updates_of_key(a: u64, b: u64, k: u64, keys: u64) -> u64 {
 }
 
 /// Creates `preload` entities, confirmed by a probe client on the list view seeing the last.
-async fn preload(feeder: &mut Feeder, url: &str, keys: u64, count: u64) -> anyhow::Result<()> {
+pub(crate) async fn preload(
+    feeder: &mut Feeder,
+    url: &str,
+    keys: u64,
+    count: u64,
+) -> anyhow::Result<()> {
     let progress = Arc::new(vec![AtomicU64::new(0)]);
     let seen = Arc::new(vec![AtomicU64::new(0)]);
     let mut probe = client::connect(url).await?;
@@ -194,6 +204,7 @@ async fn run_once(config: &Config) -> anyhow::Result<Report> {
     let sizing = Sizing {
         entities: keys,
         clients: config.clients + 2,
+        ..Sizing::default()
     };
     if let Target::External { .. } = config.target {
         eprintln!(
@@ -272,6 +283,11 @@ async fn run_once(config: &Config) -> anyhow::Result<Report> {
     } else {
         None
     };
+
+    // Abusive clients run through the live phase; they subscribe to a key no update goes to.
+    let abusers = config
+        .abuse
+        .map(|mix| abuse::start(&url, mix, curve_key(keys + 1)));
 
     // Live phase.
     let expect_of = |i: usize| match config.view_of(i) {
@@ -353,6 +369,16 @@ async fn run_once(config: &Config) -> anyhow::Result<Report> {
     let expected: Vec<u64> = (0..config.clients).map(|i| expected_of(i, last)).collect();
     drain(&seen, &expected).await;
     let cpu1 = sample(pid).cpu_s;
+    let abuse = match abusers {
+        Some(a) => {
+            let mut figures = a.stop().await;
+            // The server notices the closed connections and frees what they held.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            figures.rss_after = sample(pid).rss;
+            Some(figures)
+        }
+        None => None,
+    };
     let _ = sampler_stop.send(true);
     let _ = sampler.await;
     let _ = stop_tx.send(true);
@@ -471,6 +497,8 @@ async fn run_once(config: &Config) -> anyhow::Result<Report> {
         per_view,
         baseline_p99_ms: None,
         slow_client_dropped,
+        baseline_rss_peak: None,
+        abuse,
     })
 }
 

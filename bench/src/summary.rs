@@ -65,6 +65,18 @@ fn figures(preset: &str) -> Vec<Figure> {
             lost,
         ],
         "slow-client-baseline" => vec![p50, p99, lost, ooo],
+        "abuse-baseline" => vec![p50, p99, peak, lost, ooo],
+        "abuse" => vec![
+            p50,
+            p99,
+            peak,
+            ("server RSS after the abusers left (MiB)", |v| {
+                mib(v, "/abuse/rss_after")
+            }),
+            ("abusive clients", |v| num(v, "/abuse/abusers")),
+            lost,
+            ooo,
+        ],
         "slow-client" => vec![
             p50,
             p99,
@@ -171,6 +183,8 @@ pub fn summarize(dir: &Path) -> anyhow::Result<String> {
             "slow-client-baseline",
             "slow-client",
             "mixed",
+            "abuse-baseline",
+            "abuse",
         ]
         .iter()
         .position(|q| *q == p)

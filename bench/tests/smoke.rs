@@ -108,3 +108,24 @@ async fn mixed() {
         &report,
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abuse() {
+    let report = smoke(Preset::Abuse).await;
+    let figures = report.abuse.clone().unwrap_or_default();
+    check(
+        report.baseline_p99_ms.is_some() && report.baseline_rss_peak.is_some(),
+        "no baseline run",
+        Preset::Abuse,
+        &report,
+    );
+    check(
+        figures.abusers == 3
+            && figures.oversized_sent > 0
+            && figures.churn_subscribes > 0
+            && figures.silent_connections > 0,
+        "an abusive client kind did not run",
+        Preset::Abuse,
+        &report,
+    );
+}

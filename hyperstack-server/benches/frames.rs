@@ -127,6 +127,62 @@ fn snapshots(c: &mut Criterion) {
     group.finish();
 }
 
+/// The floor of a 100k-row snapshot: its 1,000 batches (first 50 rows, then 100) as JSON
+/// alone, then gzip (level 1, as frames use) of that JSON alone, then both as
+/// `EncodedFrame::encode` does them. No store read, no entity parse.
+fn snapshot_floor(c: &mut Criterion) {
+    const ROWS: usize = 100_000;
+    let batches: Vec<Value> = std::iter::once(0..50)
+        .chain((50..ROWS).step_by(100).map(|s| s..(s + 100).min(ROWS)))
+        .map(|r| {
+            let rows: Vec<Value> = r
+                .map(|i| json!({"key": key(i), "data": Value::Object(token(i))}))
+                .collect();
+            json!({"mode": "list", "entity": "Token/list", "op": "snapshot", "data": rows,
+                "complete": false, "seq": "17"})
+        })
+        .collect();
+    let json: Vec<Vec<u8>> = batches
+        .iter()
+        .map(|b| serde_json::to_vec(b).expect("json"))
+        .collect();
+    let mut group = c.benchmark_group("snapshot_floor_100k");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(ROWS as u64));
+    group.bench_function("json", |b| {
+        b.iter(|| {
+            batches
+                .iter()
+                .map(|v| serde_json::to_vec(v).map_or(0, |j| j.len()))
+                .sum::<usize>()
+        })
+    });
+    group.bench_function("gzip_fast", |b| {
+        b.iter(|| {
+            json.iter()
+                .map(|j| {
+                    use std::io::Write;
+                    let mut gz = flate2::write::GzEncoder::new(
+                        Vec::with_capacity(j.len() / 4),
+                        flate2::Compression::fast(),
+                    );
+                    let _ = gz.write_all(j);
+                    gz.finish().map_or(0, |z| z.len())
+                })
+                .sum::<usize>()
+        })
+    });
+    group.bench_function("encoded_frame", |b| {
+        b.iter(|| {
+            batches
+                .iter()
+                .map(|v| EncodedFrame::encode(v).payload.len())
+                .sum::<usize>()
+        })
+    });
+    group.finish();
+}
+
 fn encode(c: &mut Criterion) {
     let small = json!({"mode": "list", "entity": "Token/list", "op": "patch", "key": key(1),
         "data": {"virtual_sol_reserves": 30_000_000_001u64, "price_sol": 2.8e-5, "_seq": "2:1"},
@@ -148,6 +204,6 @@ fn encode(c: &mut Criterion) {
 criterion_group! {
     name = frames;
     config = Criterion::default().sample_size(20);
-    targets = apply_per_view, snapshots, encode
+    targets = apply_per_view, snapshots, snapshot_floor, encode
 }
 criterion_main!(frames);

@@ -1,12 +1,17 @@
 //! Decode + transform throughput: pump `BondingCurve` account updates (Borsh, 8-byte
-//! discriminator, 81 bytes) through the compiled plan, LastWrite mappings, on one core.
+//! discriminator, 81 bytes) through the compiled plan, LastWrite mappings, on one core;
+//! then the same with the durable store's work: a commit of the changed state every 1,000
+//! updates (the engine's `max_batch`), and with the projection (`Projector::apply`, every
+//! pump view, frames encoded) committed too. The stores are fjall data directories on disk
+//! (temporary ones), as the engine's.
 //!
 //! `cargo bench -p hyperstack-server --bench transform`
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use hyperstack_server::project::Projector;
 use hyperstack_server::source::{AccountUpdate, Commitment, Pubkey, RawUpdate};
 use hyperstack_server::spec::{FieldKind, Stack};
-use hyperstack_server::{StateTableConfig, Transformer};
+use hyperstack_server::{EntityCacheConfig, StateTableConfig, Transformer};
 
 const CURVES: u64 = 1_000;
 const BATCH: u64 = 10_000;
@@ -23,10 +28,30 @@ fn last_write_only() -> Stack {
     stack
 }
 
+/// What happens after the transform.
+#[derive(Clone, Copy, PartialEq)]
+enum Then {
+    /// Nothing (the transform stage alone).
+    Nothing,
+    /// A commit of the transform's state every `COMMIT_EVERY` updates.
+    Commit,
+    /// The mutations projected into every view (frames encoded), and both committed every
+    /// `COMMIT_EVERY` updates.
+    ProjectAndCommit,
+}
+
+/// The engine's default `max_batch`.
+const COMMIT_EVERY: u64 = 1_000;
+
 /// Feeds `BATCH` updates per iteration; each changes a curve's reserves, with growing
 /// slots and write versions so none is dropped as stale.
-fn bench_stack(c: &mut Criterion, name: &str, stack: Stack) {
+fn bench_stack(c: &mut Criterion, name: &str, stack: Stack, then: Then) {
     let mut t = Transformer::new(&stack, StateTableConfig::default()).expect("plan");
+    let cache = EntityCacheConfig {
+        max_entities_per_view: CURVES as usize + 16,
+        ..EntityCacheConfig::default()
+    };
+    let mut p = Projector::new(&stack, cache, StateTableConfig::default());
     let owner: Pubkey = PROGRAM.parse().expect("address");
     let mut data = vec![23, 183, 248, 55, 96, 216, 172, 96];
     data.resize(8 + 5 * 8 + 1 + 32, 0);
@@ -58,7 +83,18 @@ fn bench_stack(c: &mut Criterion, name: &str, stack: Stack) {
                     a.data[32..40].copy_from_slice(&(counter * 3).to_le_bytes());
                 }
                 t.apply(&raw, &mut out);
+                if then == Then::ProjectAndCommit {
+                    for m in &out {
+                        let _ = p.apply(m);
+                    }
+                }
                 out.clear();
+                if then != Then::Nothing && counter.is_multiple_of(COMMIT_EVERY) {
+                    t.commit().expect("commit");
+                    if then == Then::ProjectAndCommit {
+                        p.commit().expect("commit");
+                    }
+                }
             }
         })
     });
@@ -66,11 +102,35 @@ fn bench_stack(c: &mut Criterion, name: &str, stack: Stack) {
 }
 
 fn benches(c: &mut Criterion) {
-    bench_stack(c, "bonding_curve_last_write", last_write_only());
+    bench_stack(
+        c,
+        "bonding_curve_last_write",
+        last_write_only(),
+        Then::Nothing,
+    );
     bench_stack(
         c,
         "bonding_curve_pump_stack_with_computed",
         pump_stack::spec(),
+        Then::Nothing,
+    );
+    bench_stack(
+        c,
+        "bonding_curve_last_write+commit",
+        last_write_only(),
+        Then::Commit,
+    );
+    bench_stack(
+        c,
+        "bonding_curve_pump_stack+commit",
+        pump_stack::spec(),
+        Then::Commit,
+    );
+    bench_stack(
+        c,
+        "bonding_curve_pump_stack+project+commit",
+        pump_stack::spec(),
+        Then::ProjectAndCommit,
     );
 }
 

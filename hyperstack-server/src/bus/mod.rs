@@ -20,6 +20,7 @@
 
 mod control;
 mod registry;
+mod snapshots;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,6 +36,11 @@ use crate::supervise::TaskExit;
 use crate::websocket::protocol::{ErrorCode, Refusal, RequestId};
 use control::{subscribed_reply, Control, Pending};
 use registry::{Phase, Registry};
+use snapshots::{Lookup, SnapshotCache, SnapshotKey, Waiter};
+
+/// Encoded snapshot bytes the bus keeps for later subscribers of the same view version (a
+/// 100k-row token snapshot is about 21 MB).
+const SNAPSHOT_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Set by the bus when a client's queue overflowed; the client's task reports and closes.
 #[derive(Debug, Default)]
@@ -126,10 +132,9 @@ pub(crate) struct BusConfig {
     pub limits: Map<String, Value>,
 }
 
-/// A snapshot encoded by a worker, for the subscription that asked.
+/// A snapshot encoded by a worker, for the subscriptions waiting for this version.
 struct Encoded {
-    request: StartRequest,
-    subscribed: Arc<EncodedFrame>,
+    key: SnapshotKey,
     frames: Result<Vec<Arc<EncodedFrame>>, SnapshotError>,
 }
 
@@ -152,6 +157,7 @@ pub(crate) async fn run(
         outbox: VecDeque::new(),
         engine: engine.clone(),
         streak: 0,
+        snapshots: SnapshotCache::new(SNAPSHOT_CACHE_BYTES),
     };
     let (encoded_tx, mut encoded) = mpsc::unbounded_channel::<Encoded>();
     let mut commands_open = true;
@@ -208,6 +214,8 @@ struct Bus {
     engine: mpsc::Sender<Request>,
     /// Commands handled in a row while a committed batch waited.
     streak: u64,
+    /// Snapshots encoded once per view version, shared by its subscribers.
+    snapshots: SnapshotCache,
 }
 
 impl Bus {
@@ -310,6 +318,7 @@ impl Bus {
         let mut lagging: Vec<u64> = Vec::new();
         let cap = self.queue_size;
         for p in frames {
+            self.snapshots.published(p.view, p.seq);
             for entry in self.registry.recipients_mut(p.view, &p.key) {
                 if lagging.contains(&entry.client.id) {
                     continue;
@@ -361,21 +370,41 @@ impl Bus {
             StartKind::Resumed(frames) => self.ready(&request, &subscribed, Ok(frames)),
             StartKind::Snapshot(None) => self.ready(&request, &subscribed, Ok(Vec::new())),
             StartKind::Snapshot(Some(job)) => {
-                let encoded = encoded.clone();
-                tokio::task::spawn_blocking(move || {
-                    let frames = job.encode();
-                    let _ = encoded.send(Encoded {
-                        request,
-                        subscribed,
-                        frames,
-                    });
-                });
+                let key = SnapshotKey::of(&request, job.seq);
+                let waiter = Waiter {
+                    request,
+                    subscribed,
+                };
+                match self.snapshots.lookup(key.clone(), waiter) {
+                    (Lookup::Ready(frames), Some(w)) => {
+                        self.metrics.snapshot_shared();
+                        self.ready(&w.request, &w.subscribed, Ok(frames.to_vec()));
+                    }
+                    (Lookup::Joined, _) => self.metrics.snapshot_shared(),
+                    (Lookup::Encode, _) => {
+                        self.metrics.snapshot_encoded();
+                        let encoded = encoded.clone();
+                        tokio::task::spawn_blocking(move || {
+                            let frames = job.encode();
+                            let _ = encoded.send(Encoded { key, frames });
+                        });
+                    }
+                    // `Ready` always hands the waiter back.
+                    (Lookup::Ready(_), None) => {}
+                }
             }
         }
     }
 
     fn snapshot_done(&mut self, done: Encoded) {
-        self.ready(&done.request, &done.subscribed, done.frames);
+        let (waiters, evicted) = self
+            .snapshots
+            .finish(&done.key, done.frames.as_ref().ok().map(Vec::as_slice));
+        self.metrics.snapshot_cache_evicted(evicted);
+        let frames = done.frames.map_err(|e| e.to_string());
+        for w in waiters {
+            self.ready(&w.request, &w.subscribed, frames.clone());
+        }
     }
 
     /// A subscription's first frames are ready: its reply is complete; send what can go.
@@ -383,7 +412,7 @@ impl Bus {
         &mut self,
         request: &StartRequest,
         subscribed: &EncodedFrame,
-        frames: Result<Vec<Arc<EncodedFrame>>, SnapshotError>,
+        frames: Result<Vec<Arc<EncodedFrame>>, String>,
     ) {
         let Some(pending) = self.control.start_mut(request.client, request.sub) else {
             return; // the client is gone

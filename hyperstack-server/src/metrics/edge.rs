@@ -110,6 +110,9 @@ pub(super) struct EdgeMetrics {
     bus_commands: AtomicU64,
     bus_batches: AtomicU64,
     bus_streak_max: AtomicU64,
+    snapshots_encoded: AtomicU64,
+    snapshots_shared: AtomicU64,
+    snapshot_evictions: AtomicU64,
 }
 
 impl EdgeMetrics {
@@ -147,6 +150,30 @@ impl EdgeMetrics {
         )
     }
 
+    pub fn snapshot_encoded(&self) {
+        add(&self.snapshots_encoded, 1);
+    }
+
+    pub fn snapshot_shared(&self) {
+        add(&self.snapshots_shared, 1);
+    }
+
+    pub fn snapshot_cache_evicted(&self, n: u64) {
+        if n > 0 && self.snapshot_evictions.fetch_add(n, Ordering::Relaxed) == 0 {
+            tracing::info!(
+                "first eviction from the snapshot cache (its byte bound is reached; an evicted snapshot is encoded again when asked for); all are counted in hyperstack_snapshot_cache_evictions_total"
+            );
+        }
+    }
+
+    pub fn snapshot_counts(&self) -> (u64, u64, u64) {
+        (
+            self.snapshots_encoded.load(Ordering::Relaxed),
+            self.snapshots_shared.load(Ordering::Relaxed),
+            self.snapshot_evictions.load(Ordering::Relaxed),
+        )
+    }
+
     pub fn render(&self, out: &mut String) {
         let name = header(
             out,
@@ -161,7 +188,11 @@ impl EdgeMetrics {
             );
         }
         let (commands, batches, streak) = self.bus_counts();
+        let (encoded, shared, evicted) = self.snapshot_counts();
         for (family, value) in [
+            ("snapshots_encoded_total counter Snapshots encoded (once per view version and range).", encoded),
+            ("snapshots_shared_total counter Subscriptions served a snapshot encoded for another subscription of the same view version.", shared),
+            ("snapshot_cache_evictions_total counter Encoded snapshots evicted from the bus's bounded cache (encoded again when asked for).", evicted),
             ("bus_commands_total counter Client commands the bus handled.", commands),
             ("bus_batches_total counter Committed batches the bus fanned out.", batches),
             (

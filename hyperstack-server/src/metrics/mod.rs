@@ -335,6 +335,27 @@ impl Metrics {
         self.edge.bus_counts()
     }
 
+    /// A snapshot was encoded for a subscription (no encoding of its view version was kept
+    /// or under way).
+    pub(crate) fn snapshot_encoded(&self) {
+        self.edge.snapshot_encoded();
+    }
+
+    /// A subscription got a snapshot encoded for another one of the same view version.
+    pub(crate) fn snapshot_shared(&self) {
+        self.edge.snapshot_shared();
+    }
+
+    /// `n` finished snapshots were evicted from the bus's bounded cache (logged once).
+    pub(crate) fn snapshot_cache_evicted(&self, n: u64) {
+        self.edge.snapshot_cache_evicted(n);
+    }
+
+    /// Snapshots encoded, snapshots shared, and cached snapshots evicted, so far.
+    pub fn snapshot_counts(&self) -> (u64, u64, u64) {
+        self.edge.snapshot_counts()
+    }
+
     /// All counters in the Prometheus text exposition format 0.0.4.
     pub fn render_prometheus(&self) -> String {
         let mut out = String::with_capacity(2048 + self.view_names.len() * 256);

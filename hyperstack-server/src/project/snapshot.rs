@@ -1,14 +1,21 @@
 //! Snapshot jobs: the rows of a view at a committed version, read and encoded away from the
 //! engine (by a worker), while the engine goes on applying updates.
+//!
+//! Each row's data is spliced from the stored entity JSON (written by `serde_json`, compact)
+//! field by field ([`splice`]): only `emit = false` fields are left out, so no JSON tree is
+//! built and printed again. An entity the splicer does not recognise (it never happens with
+//! what the store writes) is parsed and printed instead, with the same result.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use fjall::{Keyspace, Readable};
 
-use super::frame::{self, Emitted, SnapshotRow};
+use super::frame::{Emitted, SnapshotRow};
 use super::EncodedFrame;
 use crate::store::{codec, entity_key, Snapshot, StoreError};
+
+mod splice;
 
 /// Why a snapshot could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -42,31 +49,56 @@ pub(crate) struct SnapshotJob {
 }
 
 impl SnapshotJob {
-    /// Reads the rows and encodes the snapshot frames. Keys without a stored entity (a
-    /// state view's unknown key) are left out.
+    /// Reads the rows and encodes the snapshot frames: a first batch of `first` rows, then
+    /// batches of `next` (sizes of 0 count as 1); the last says `complete`, and no rows still
+    /// make one frame. Keys without a stored entity (a state view's unknown key) are left
+    /// out. The frames are those of [`frame::snapshot_frames`](super::frame) byte for byte.
     pub fn encode(self) -> Result<Vec<Arc<EncodedFrame>>, SnapshotError> {
-        let mut objects = Vec::with_capacity(self.keys.len());
+        let mut stored = Vec::with_capacity(self.keys.len());
         for key in &self.keys {
             if let Some(bytes) = self
                 .snapshot
                 .get(&self.entities, entity_key(self.entity, key))?
             {
-                objects.push((key, codec::parse_entity(&bytes)?));
+                stored.push((key, bytes));
             }
         }
-        let rows = objects
-            .iter()
-            .map(|(key, obj)| SnapshotRow {
-                key,
-                data: Emitted {
-                    obj,
-                    hidden: &self.hidden,
-                    seq: None,
-                },
-            })
-            .collect();
-        Ok(frame::snapshot_frames(
-            self.mode, &self.view, self.seq, rows, self.first, self.next,
-        ))
+        let head = splice::head(self.mode, &self.view);
+        let mut frames = Vec::new();
+        let mut rows = stored.iter().peekable();
+        loop {
+            let size = if frames.is_empty() {
+                self.first
+            } else {
+                self.next
+            };
+            let mut json = head.clone();
+            for (i, (key, bytes)) in rows.by_ref().take(size.max(1)).enumerate() {
+                if i > 0 {
+                    json.push(b',');
+                }
+                if !splice::row(&mut json, key, bytes, &self.hidden) {
+                    // Not the compact object the store writes: parse and print it.
+                    let obj = codec::parse_entity(bytes)?;
+                    let data = Emitted {
+                        obj: &obj,
+                        hidden: &self.hidden,
+                        seq: None,
+                    };
+                    serde_json::to_writer(&mut json, &SnapshotRow { key, data }).map_err(|e| {
+                        StoreError::Corrupt {
+                            keyspace: "entities",
+                            reason: e.to_string(),
+                        }
+                    })?;
+                }
+            }
+            let complete = rows.peek().is_none();
+            json.extend_from_slice(&splice::tail(complete, self.seq));
+            frames.push(Arc::new(EncodedFrame::from_json(json)));
+            if complete {
+                return Ok(frames);
+            }
+        }
     }
 }
