@@ -255,7 +255,7 @@ impl<'a> Publisher<'a> {
         let Kind::Derived(d) = &mut self.views[view].kind else {
             return Ok(Delta::default());
         };
-        let delta = d.update(key, obj);
+        let delta = d.update(key, obj)?;
         let hidden = entity.hidden.clone();
         if let Some(out) = &delta.pushed_out {
             self.publish(view, out, Op::Delete, None, vec![]);

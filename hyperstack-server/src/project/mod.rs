@@ -42,6 +42,7 @@ pub use frame::{EncodedFrame, FrameDecodeError, GZIP_THRESHOLD};
 pub use hyperstack_spec::SortOrder;
 pub use snapshot::SnapshotError;
 pub(crate) use snapshot::SnapshotJob;
+use snapshot::Rows;
 
 use hyperstack_spec::wire::AppendCaps;
 use hyperstack_spec::{Stack, ViewKind};
@@ -216,7 +217,20 @@ impl Projector {
             let mut views = Vec::new();
             for view in &entity.views {
                 let id = p.infos.len();
-                let (kind, info) = view_of(id, entity, view, cache);
+                let info = info_of(id, entity, view);
+                let kind = match &view.kind {
+                    ViewKind::State => Kind::State,
+                    ViewKind::List => Kind::List(ListWindow::new(cache.max_entities_per_view)),
+                    ViewKind::Append => Kind::Append,
+                    ViewKind::Derived(d) => Kind::Derived(Box::new(Derived::new(
+                        entity,
+                        d,
+                        u16::try_from(id).unwrap_or(u16::MAX),
+                        &store,
+                        table.max_entries,
+                        stats.clone(),
+                    ))),
+                };
                 let subscribed = [false, true].map(|resumed| {
                     Arc::new(subscribed_frame(&info, resumed, &p.epoch, &announced))
                 });
@@ -345,23 +359,28 @@ impl Projector {
             .entity_index
             .get(&info.entity)
             .map(|&i| &self.entities[i])?;
-        let keys: Vec<Arc<str>> = match (&state.kind, key) {
+        let take = take.unwrap_or(usize::MAX);
+        let page = |keys: Vec<Arc<str>>| Rows::Keys(keys.into_iter().skip(skip).take(take).collect());
+        let rows = match (&state.kind, key) {
             (Kind::Append, _) => return None,
-            (Kind::State, Some(key)) => vec![Arc::from(key)],
+            (Kind::State, Some(key)) => page(vec![Arc::from(key)]),
             (Kind::State, None) => return None,
-            (Kind::List(w), _) => w.sorted(),
-            (Kind::Derived(d), _) => d.members().cloned().collect(),
+            (Kind::List(w), _) => page(w.sorted()),
+            (Kind::Derived(d), _) => match d.window() {
+                Some(keys) => page(keys),
+                None => Rows::Ordered {
+                    keyspace: self.store.derived.clone(),
+                    prefix: d.order_prefix().into(),
+                    skip,
+                    take,
+                },
+            },
         };
-        let keys = keys
-            .into_iter()
-            .skip(skip)
-            .take(take.unwrap_or(usize::MAX))
-            .collect();
         Some(SnapshotJob {
             mode: info.mode,
             view: info.full_name.clone(),
             seq: state.seq,
-            keys,
+            rows,
             entity: entity.index,
             hidden: entity.hidden.clone(),
             first: self.cache.initial_snapshot_batch_size,
@@ -428,35 +447,22 @@ impl Projector {
     }
 }
 
-/// The state and description of view `id`.
-fn view_of(
-    id: ViewId,
-    entity: &hyperstack_spec::Entity,
-    view: &hyperstack_spec::View,
-    cache: EntityCacheConfig,
-) -> (Kind, ViewInfo) {
-    let (kind, mode) = match &view.kind {
-        ViewKind::State => (Kind::State, "state"),
-        ViewKind::List => (
-            Kind::List(ListWindow::new(cache.max_entities_per_view)),
-            "list",
-        ),
-        ViewKind::Append => (Kind::Append, "append"),
-        ViewKind::Derived(d) => (Kind::Derived(Box::new(Derived::new(entity, d))), "list"),
+/// The description of view `id`.
+fn info_of(id: ViewId, entity: &hyperstack_spec::Entity, view: &hyperstack_spec::View) -> ViewInfo {
+    let (mode, sort) = match &view.kind {
+        ViewKind::State => ("state", None),
+        ViewKind::List => ("list", None),
+        ViewKind::Append => ("append", None),
+        ViewKind::Derived(d) => ("list", derived::sort_of(d)),
     };
-    let sort = match &kind {
-        Kind::Derived(d) => d.sort().cloned(),
-        _ => None,
-    };
-    let info = ViewInfo {
+    ViewInfo {
         id,
         full_name: view.full_name.clone(),
         entity: entity.name.clone(),
         mode,
         sort,
-        keyed: matches!(kind, Kind::State),
-    };
-    (kind, info)
+        keyed: matches!(view.kind, ViewKind::State),
+    }
 }
 
 /// Every view of `stack`, as [`Projector::views`] lists them (without opening a store).
@@ -467,7 +473,7 @@ pub fn view_infos(stack: &Stack) -> Vec<ViewInfo> {
         .flat_map(|e| e.views.iter().map(move |v| (e, v)));
     views
         .enumerate()
-        .map(|(id, (entity, view))| view_of(id, entity, view, EntityCacheConfig::default()).1)
+        .map(|(id, (entity, view))| info_of(id, entity, view))
         .collect()
 }
 

@@ -1,5 +1,6 @@
 //! What the projector keeps in the store besides entities: the epoch, each view's sequence
-//! number and list window, the resume logs; and rebuilding derived views on start.
+//! number and list window, the resume logs; and building a derived view's order once, when a
+//! store has entities but not that order yet (a store written before orders were stored).
 
 use std::sync::Arc;
 
@@ -12,6 +13,12 @@ use crate::store::{codec, entity_key_of, entity_prefix, log_seq_of, Store, Store
 
 const EPOCH_KEY: &[u8] = b"epoch";
 
+/// The version of a derived view's stored order, recorded (in `meta`) once it is complete.
+const ORDER_FORMAT: u32 = 1;
+
+/// Entities indexed per commit while a derived view's order is built.
+const BUILD_BATCH: usize = 10_000;
+
 #[derive(Serialize, Deserialize)]
 struct ViewRecord {
     seq: u64,
@@ -22,6 +29,10 @@ struct ViewRecord {
 
 fn view_key(name: &str) -> Vec<u8> {
     format!("view/{name}").into_bytes()
+}
+
+fn order_key(name: &str) -> Vec<u8> {
+    format!("order/{name}").into_bytes()
 }
 
 /// The store's epoch, created (and committed) with the store.
@@ -45,8 +56,8 @@ fn new_epoch() -> String {
     format!("{:x}-{:x}", nanos, std::process::id())
 }
 
-/// Restores sequence numbers, list windows and resume logs, and rebuilds derived views from
-/// every stored entity.
+/// Restores sequence numbers, list windows, resume logs and the heads of derived views
+/// (building a derived view's stored order first if the store does not have it).
 pub(super) fn restore(p: &mut Projector) -> Result<(), StoreError> {
     let store = p.store.clone();
     for (id, view) in p.views.iter_mut().enumerate() {
@@ -75,31 +86,93 @@ pub(super) fn restore(p: &mut Projector) -> Result<(), StoreError> {
         }
         view.log = ResumeLog::restore(p.cache.resume_log_size, entries);
     }
-    for entity in &p.entities {
-        let derived: Vec<usize> = entity
-            .views
-            .iter()
-            .copied()
-            .filter(|&v| matches!(p.views[v].kind, Kind::Derived(_)))
-            .collect();
-        if derived.is_empty() {
+    build_missing_orders(p)?;
+    for view in &mut p.views {
+        if let Kind::Derived(d) = &mut view.kind {
+            d.load()?;
+        }
+    }
+    Ok(())
+}
+
+/// Builds the stored order of every derived view that has none yet from the stored
+/// entities, committing every [`BUILD_BATCH`] entities, and records it complete.
+fn build_missing_orders(p: &mut Projector) -> Result<(), StoreError> {
+    let store = p.store.clone();
+    let entities: Vec<(u16, Vec<usize>)> =
+        p.entities.iter().map(|e| (e.index, e.views.clone())).collect();
+    for (index, views) in entities {
+        let mut missing = Vec::new();
+        for &view in &views {
+            if let Kind::Derived(d) = &p.views[view].kind {
+                if store.meta(&order_key(&p.infos[view].full_name))?.is_none() {
+                    missing.push(view);
+                    clear(&store, d.prefixes())?;
+                }
+            }
+        }
+        if missing.is_empty() {
             continue;
         }
-        for item in store.entities.prefix(entity_prefix(entity.index)) {
+        let started = std::time::Instant::now();
+        let mut count = 0usize;
+        for item in store.entities.prefix(entity_prefix(index)) {
             let (k, v) = item.into_inner()?;
             let Some(key) = entity_key_of(&k) else {
                 continue;
             };
             let key: Arc<str> = Arc::from(key);
             let obj = codec::parse_entity(&v)?;
-            for &view in &derived {
+            for &view in &missing {
                 if let Kind::Derived(d) = &mut p.views[view].kind {
-                    d.update(&key, Some(&obj));
+                    d.update(&key, Some(&obj))?;
                 }
             }
+            count += 1;
+            if count % BUILD_BATCH == 0 {
+                commit_orders(p, &missing, false)?;
+            }
         }
+        commit_orders(p, &missing, true)?;
+        tracing::info!(
+            entity = %p.infos[missing[0]].entity,
+            entities = count,
+            views = missing.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "built the stored order of derived views"
+        );
     }
     Ok(())
+}
+
+/// Commits what the derived views `views` changed, marking their order complete when `done`.
+fn commit_orders(p: &mut Projector, views: &[usize], done: bool) -> Result<(), StoreError> {
+    let mut batch = p.store.batch();
+    for &view in views {
+        if let Kind::Derived(d) = &mut p.views[view].kind {
+            d.write_into(&mut batch);
+        }
+        if done {
+            batch.insert(
+                &p.store.meta,
+                order_key(&p.infos[view].full_name),
+                codec::meta(&ORDER_FORMAT),
+            );
+        }
+    }
+    p.store.commit(batch)
+}
+
+/// Removes every record under these prefixes of the `derived` keyspace (what an interrupted
+/// build left).
+fn clear(store: &Store, prefixes: [&[u8]; 2]) -> Result<(), StoreError> {
+    let mut batch = store.batch();
+    for prefix in prefixes {
+        for item in store.derived.prefix(prefix) {
+            batch.remove(&store.derived, item.key()?.to_vec());
+        }
+    }
+    store.commit(batch)
 }
 
 /// Writes the resume-log entries, sequence numbers and list windows changed since the last
@@ -108,6 +181,9 @@ pub(super) fn write_views(p: &mut Projector, batch: &mut fjall::OwnedWriteBatch)
     for (id, view) in p.views.iter_mut().enumerate() {
         let index = u16::try_from(id).unwrap_or(u16::MAX);
         view.log.write_into(index, &p.store.log, batch);
+        if let Kind::Derived(d) = &mut view.kind {
+            d.write_into(batch);
+        }
         let window_changed = match &mut view.kind {
             Kind::List(w) => w.take_changed(),
             _ => false,

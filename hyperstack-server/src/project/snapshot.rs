@@ -31,14 +31,29 @@ impl From<fjall::Error> for SnapshotError {
     }
 }
 
+/// Which rows a snapshot holds.
+pub(crate) enum Rows {
+    /// These keys, in view order.
+    Keys(Vec<Arc<str>>),
+    /// Rows `skip..skip + take` of a derived view's order as the store holds it (a view
+    /// without a limit: its order is not in memory).
+    Ordered {
+        keyspace: Keyspace,
+        /// The first bytes of every key of the view's order.
+        prefix: Box<[u8]>,
+        skip: usize,
+        take: usize,
+    },
+}
+
 /// Everything needed to encode one snapshot of one view at one committed version.
 pub(crate) struct SnapshotJob {
     pub mode: &'static str,
     pub view: String,
     /// The view's sequence number at that version.
     pub seq: u64,
-    /// The rows' keys, in view order.
-    pub keys: Vec<Arc<str>>,
+    /// The rows, in view order.
+    pub rows: Rows,
     /// The entity type's index in the store.
     pub entity: u16,
     pub hidden: Arc<HashSet<String>>,
@@ -54,8 +69,28 @@ impl SnapshotJob {
     /// make one frame. Keys without a stored entity (a state view's unknown key) are left
     /// out. The frames are those of [`frame::snapshot_frames`](super::frame) byte for byte.
     pub fn encode(self) -> Result<Vec<Arc<EncodedFrame>>, SnapshotError> {
-        let mut stored = Vec::with_capacity(self.keys.len());
-        for key in &self.keys {
+        let keys = match &self.rows {
+            Rows::Keys(keys) => keys.clone(),
+            Rows::Ordered {
+                keyspace,
+                prefix,
+                skip,
+                take,
+            } => {
+                let mut keys = Vec::new();
+                for item in self.snapshot.prefix(keyspace, prefix).skip(*skip).take(*take) {
+                    let (_, value) = item.into_inner()?;
+                    let key = std::str::from_utf8(&value).map_err(|e| StoreError::Corrupt {
+                        keyspace: "derived",
+                        reason: format!("entity key is not UTF-8: {e}"),
+                    })?;
+                    keys.push(Arc::from(key));
+                }
+                keys
+            }
+        };
+        let mut stored = Vec::with_capacity(keys.len());
+        for key in &keys {
             if let Some(bytes) = self
                 .snapshot
                 .get(&self.entities, entity_key(self.entity, key))?

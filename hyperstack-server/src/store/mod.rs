@@ -21,6 +21,7 @@
 //! | `signatures` | slot, signature | (empty) |
 //! | `log` | view index, view seq | encoded frame (resume log) |
 //! | `resolved` | 0, resolver, input / 1, resolver, input, entity, field, entity key | a resolver's value / a reference to it (crate::resolve) |
+//! | `derived` | 0, view, rank bytes, entity key / 1, view, entity key | entity key (a derived view's order) / the member's order key |
 
 pub(crate) mod codec;
 pub(crate) mod hot;
@@ -151,6 +152,7 @@ pub(crate) struct Store {
     pub signatures: Keyspace,
     pub log: Keyspace,
     pub resolved: Keyspace,
+    pub derived: Keyspace,
 }
 
 const IDENTITY_KEY: &[u8] = b"identity";
@@ -206,6 +208,7 @@ impl Store {
             signatures: ks("signatures")?,
             log: ks("log")?,
             resolved: ks("resolved")?,
+            derived: ks("derived")?,
             db,
             dir,
         };

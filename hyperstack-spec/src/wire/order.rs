@@ -7,6 +7,8 @@ use serde_json::Value;
 use super::number::Num;
 use crate::model::SortOrder;
 
+mod bytes;
+
 /// A value as the view order sees it; `S` holds text (borrowed while comparing, owned in a
 /// [`SortValue`]).
 #[derive(Debug, Clone)]

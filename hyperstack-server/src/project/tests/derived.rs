@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::mutation::Change;
+use crate::store::{DataLocation, Identity, Store, StoreConfig};
 
 #[test]
 fn trending_window_with_limit() {
@@ -317,5 +318,88 @@ fn clients_following_the_frames_match_a_brute_force_recompute() {
             assert_eq!(client, want, "client of view {view} at step {step}");
         }
         assert!(p.entity_count("Token") <= 12, "the hot set stays bounded");
+    }
+}
+
+/// The stack of [`small`] over a data directory (a store that outlives the projector).
+fn durable(dir: &std::path::Path, limit: usize, cap: usize) -> Projector {
+    let (stack, cache, table) = small_parts(limit, cap);
+    let config = StoreConfig {
+        location: DataLocation::Dir(dir.to_path_buf()),
+        ..StoreConfig::default()
+    };
+    let identity = Identity {
+        stack_name: "pump".into(),
+        fingerprint: "test".into(),
+    };
+    let (store, _) = Store::open(&config, &identity).expect("store");
+    Projector::open(
+        &stack,
+        cache,
+        table,
+        store,
+        Arc::new(HotStats::default()),
+    )
+    .expect("open")
+}
+
+/// Derived views' orders are stored, not rebuilt: a restart reads their heads back with the
+/// same rows; a store without them (written before orders were stored, or whose build was
+/// interrupted) has them built once from its entities, with the same result.
+#[test]
+fn derived_orders_survive_restarts_and_are_built_when_missing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let views = ["Token/trending", "Token/latest", "Token/all"];
+    let rows = |p: &mut Projector| -> Vec<Value> {
+        views
+            .iter()
+            .map(|name| {
+                let view = id(p, name);
+                json_frames(&snap(p, view, None, 0, None))
+                    .iter()
+                    .flat_map(|f| f["data"].as_array().cloned().unwrap_or_default())
+                    .collect()
+            })
+            .collect()
+    };
+    let before = {
+        let mut p = durable(dir.path(), 3, 4);
+        for i in 0..300u64 {
+            let key = format!("t{}", i % 120);
+            let data = json!({
+                "volume_sol": (i * 7919) % 1000,
+                "created_slot": i,
+                "complete": i % 5 == 0,
+                "stats": {"rank": (i * 31) % 97},
+            });
+            apply(&mut p, patch(&key, data));
+            if i % 50 == 0 {
+                apply(&mut p, Mutation::delete("Token", &format!("t{}", i % 17)));
+            }
+        }
+        p.commit().expect("commit");
+        rows(&mut p)
+    };
+    assert_eq!(before[0].as_array().map(Vec::len), Some(3), "trending holds its limit");
+    assert!(before[2].as_array().map_or(0, Vec::len) > 100, "`all` has no limit");
+
+    let mut p = durable(dir.path(), 3, 4);
+    assert_eq!(rows(&mut p), before, "read back after a restart");
+    // Forget the orders, as a store written before they were stored.
+    let store = p.store.clone();
+    drop(p);
+    let mut batch = store.batch();
+    for name in views {
+        batch.remove(&store.meta, format!("order/{name}").into_bytes());
+    }
+    for item in store.derived.iter() {
+        batch.remove(&store.derived, item.key().expect("key").to_vec());
+    }
+    store.commit(batch).expect("commit");
+    drop(store);
+    let mut p = durable(dir.path(), 3, 4);
+    assert_eq!(rows(&mut p), before, "built from the entities");
+    for name in views {
+        assert!(p.store.meta(format!("order/{name}").as_bytes()).unwrap().is_some());
     }
 }

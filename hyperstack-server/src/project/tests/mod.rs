@@ -21,6 +21,12 @@ fn projector() -> Projector {
 /// The pump stack with `Token/trending` limited to `limit` rows, a list window and a hot set
 /// of `cap` entities.
 fn small(limit: usize, cap: usize) -> Projector {
+    let (stack, cache, table) = small_parts(limit, cap);
+    Projector::new(&stack, cache, table)
+}
+
+/// What [`small`] is made of.
+fn small_parts(limit: usize, cap: usize) -> (Stack, EntityCacheConfig, StateTableConfig) {
     let mut stack = pump_stack::spec();
     for view in &mut stack.entities[0].views {
         if let ViewKind::Derived(d) = &mut view.kind {
@@ -49,7 +55,7 @@ fn small(limit: usize, cap: usize) -> Projector {
         max_entries: cap,
         ..StateTableConfig::default()
     };
-    Projector::new(&stack, cache, table)
+    (stack, cache, table)
 }
 
 fn obj(v: Value) -> Map<String, Value> {

@@ -1,4 +1,5 @@
 use super::*;
+use crate::store::{DataLocation, Identity, StoreConfig};
 use hyperstack_spec::expr::parse;
 use hyperstack_spec::SortSpec;
 use serde_json::json;
@@ -14,24 +15,77 @@ fn obj(v: Value) -> Map<String, Value> {
     }
 }
 
-fn view(sort: Option<(&str, SortOrder)>, limit: Option<usize>, filter: Option<&str>) -> Derived {
-    let stack = pump_stack::spec();
-    let token = stack.entity("Token").expect("pump has Token");
-    Derived::new(
-        token,
-        &DerivedView {
-            sort: sort.map(|(field, order)| SortSpec {
-                field: field.to_string(),
-                order,
-            }),
-            limit,
-            filter: filter.map(|f| parse(f).expect("valid filter")),
-        },
-    )
+/// A derived view over a temporary store of its own.
+struct TestView {
+    d: Derived,
+    store: Store,
 }
 
-fn members(d: &Derived) -> Vec<&str> {
-    d.members().map(|k| &**k).collect()
+impl TestView {
+    fn update(&mut self, key: &Arc<str>, entity: Option<&Map<String, Value>>) -> Delta {
+        self.d.update(key, entity).expect("store reads")
+    }
+
+    fn commit(&mut self) {
+        let mut batch = self.store.batch();
+        self.d.write_into(&mut batch);
+        self.store.commit(batch).expect("commit");
+    }
+
+    /// The same view opened again over what was committed (a restart).
+    fn reopen(&mut self, spec: &DerivedView, hot: usize) {
+        self.d = open(&self.store, spec, hot);
+    }
+}
+
+fn open(store: &Store, spec: &DerivedView, hot: usize) -> Derived {
+    let stack = pump_stack::spec();
+    let token = stack.entity("Token").expect("pump has Token");
+    let mut d = Derived::new(token, spec, 3, store, hot, Arc::new(HotStats::default()));
+    d.load().expect("load");
+    d
+}
+
+fn spec(
+    sort: Option<(&str, SortOrder)>,
+    limit: Option<usize>,
+    filter: Option<&str>,
+) -> DerivedView {
+    DerivedView {
+        sort: sort.map(|(field, order)| SortSpec {
+            field: field.to_string(),
+            order,
+        }),
+        limit,
+        filter: filter.map(|f| parse(f).expect("valid filter")),
+    }
+}
+
+fn view(sort: Option<(&str, SortOrder)>, limit: Option<usize>, filter: Option<&str>) -> TestView {
+    let config = StoreConfig {
+        location: DataLocation::Temporary,
+        ..StoreConfig::default()
+    };
+    let id = Identity {
+        stack_name: "t".into(),
+        fingerprint: "f".into(),
+    };
+    let store = Store::open(&config, &id).expect("temporary store").0;
+    let d = open(&store, &spec(sort, limit, filter), 1000);
+    TestView { d, store }
+}
+
+fn members(v: &TestView) -> Vec<String> {
+    match v.d.window() {
+        Some(keys) => keys.iter().map(|k| k.to_string()).collect(),
+        None => v
+            .d
+            .all_members()
+            .expect("store reads")
+            .iter()
+            .map(|k| k.to_string())
+            .collect(),
+    }
 }
 
 #[test]
@@ -195,4 +249,98 @@ fn limit_zero_has_no_members() {
     let delta = d.update(&Arc::from("a"), Some(&obj(json!({"volume_sol": 1}))));
     assert_eq!(delta, Delta::default());
     assert!(members(&d).is_empty());
+}
+
+/// Naive model: every member in a `BTreeSet` of `(Rank, key)`, the window its first `limit`.
+struct Model {
+    order: std::collections::BTreeSet<(Rank, String)>,
+    ranks: std::collections::HashMap<String, Rank>,
+}
+
+impl Model {
+    fn set(&mut self, key: &str, rank: Option<Rank>) {
+        if let Some(old) = self.ranks.remove(key) {
+            self.order.remove(&(old, key.to_string()));
+        }
+        if let Some(r) = rank {
+            self.order.insert((r.clone(), key.to_string()));
+            self.ranks.insert(key.to_string(), r);
+        }
+    }
+
+    fn window(&self, limit: usize) -> Vec<String> {
+        self.order.iter().take(limit).map(|(_, k)| k.clone()).collect()
+    }
+}
+
+/// Far more entities than the head holds (limit 3: a head of 35), a hot set of 2 member
+/// records, commits and restarts in between: the window, every delta and the full order
+/// always equal a naive in-memory model's, and a client applying the deltas holds the window.
+#[test]
+fn a_window_over_the_store_answers_like_the_naive_model() {
+    let limit = 3;
+    let spec = spec(
+        Some(("volume_sol", SortOrder::Desc)),
+        Some(limit),
+        Some("complete == false"),
+    );
+    let mut v = view(None, None, None);
+    v.reopen(&spec, 2);
+    let mut model = Model {
+        order: Default::default(),
+        ranks: Default::default(),
+    };
+    let mut client: std::collections::BTreeSet<String> = Default::default();
+    let mut rng = 0x2545_F491_4F6C_DD1Du64;
+    for step in 0..6_000u32 {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let key = format!("k{}", rng % 400);
+        let entity = match (rng >> 20) % 10 {
+            0 => None,
+            1 => Some(obj(json!({"volume_sol": 5, "complete": true}))),
+            2 => Some(obj(json!({"complete": false}))),
+            _ => Some(obj(json!({"volume_sol": (rng >> 32) % 1000, "complete": false}))),
+        };
+        let rank = entity
+            .as_ref()
+            .filter(|e| e.get("complete") == Some(&json!(false)))
+            .map(|e| Rank::new(e.get("volume_sol"), SortOrder::Desc));
+        let before = model.window(limit);
+        model.set(&key, rank);
+        let after = model.window(limit);
+        let delta = v.update(&Arc::from(key.as_str()), entity.as_ref());
+        assert_eq!(delta.was_member, before.contains(&key), "step {step}");
+        assert_eq!(delta.is_member, after.contains(&key), "step {step}");
+        if delta.was_member && !delta.is_member {
+            client.remove(&key);
+        }
+        if !delta.was_member && delta.is_member {
+            client.insert(key.clone());
+        }
+        if let Some(out) = &delta.pushed_out {
+            assert!(client.remove(&**out), "step {step}: pushed out a non-member");
+        }
+        if let Some(pulled) = &delta.pulled_in {
+            assert!(client.insert(pulled.to_string()), "step {step}: pulled in a member");
+        }
+        assert_eq!(members(&v), after, "step {step}");
+        let mut sorted_after = after.clone();
+        sorted_after.sort();
+        assert_eq!(client.iter().cloned().collect::<Vec<_>>(), sorted_after, "step {step}");
+        assert!(v.d.head.len() <= v.d.cap, "the head stays bounded");
+        if step % 97 == 0 {
+            v.commit();
+        }
+        if step % 1_013 == 0 {
+            v.commit();
+            v.reopen(&spec, 2);
+            assert_eq!(members(&v), after, "after a restart at step {step}");
+        }
+    }
+    let all: Vec<String> = model.order.iter().map(|(_, k)| k.clone()).collect();
+    let stored: Vec<String> = v.d.all_members().unwrap().iter().map(|k| k.to_string()).collect();
+    assert_eq!(stored, all, "the full order");
+    assert!(all.len() > v.d.cap, "more members than the head holds");
 }
