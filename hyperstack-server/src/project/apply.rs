@@ -22,8 +22,11 @@ pub(super) fn apply_change(
     let store_key = entity_key(entity.index, &m.key);
     match &m.change {
         Change::Patch { data, append } => {
+            let mut before = Vec::new();
             let existed = match entity.store.get_mut(&store_key)? {
                 Some(EntityJson(obj)) => {
+                    // Where the entity stood in each derived view before this change.
+                    before = out.derived_orders(&entity.views, &m.key, obj);
                     wire::merge(obj, data, append, &entity.caps);
                     set_seq(obj, m.seq.as_deref());
                     true
@@ -88,7 +91,8 @@ pub(super) fn apply_change(
                     }
                     Tag::Derived => {
                         let full = whole(&mut full, entity, &store_key)?;
-                        let delta = out.derived_change(v, &m.key, Some(full), entity)?;
+                        let old = take_order(&mut before, v);
+                        let delta = out.derived_change(v, &m.key, old, Some(full), entity)?;
                         if delta.was_member && delta.is_member && visible {
                             out.publish(v, &m.key, Op::Patch, Some(patch), append.clone());
                         }
@@ -97,14 +101,16 @@ pub(super) fn apply_change(
             }
         }
         Change::Delete => {
-            if !entity.store.contains(&store_key)? {
-                return Ok(());
-            }
+            let mut before = match entity.store.get(&store_key)? {
+                Some(EntityJson(obj)) => out.derived_orders(&entity.views, &m.key, obj),
+                None => return Ok(()),
+            };
             entity.store.remove(&store_key);
             for v in entity.views.clone() {
                 match out.tag(v) {
                     Tag::Derived => {
-                        out.derived_change(v, &m.key, None, entity)?;
+                        let old = take_order(&mut before, v);
+                        out.derived_change(v, &m.key, old, None, entity)?;
                     }
                     Tag::List => {
                         if out.untouch(v, &m.key) {
@@ -117,6 +123,15 @@ pub(super) fn apply_change(
         }
     }
     Ok(())
+}
+
+/// The order key a derived view had for the entity before the change (`None`: not a member,
+/// or a new entity).
+fn take_order(before: &mut [(ViewId, Option<Box<[u8]>>)], view: ViewId) -> Option<Box<[u8]>> {
+    before
+        .iter_mut()
+        .find(|(v, _)| *v == view)
+        .and_then(|(_, order)| order.take())
 }
 
 fn set_seq(obj: &mut Map<String, Value>, seq: Option<&str>) {
@@ -242,20 +257,39 @@ impl<'a> Publisher<'a> {
         });
     }
 
-    /// Moves `key` in a derived view (`obj` `None`: gone) and publishes the window's
-    /// changes except a member's patch: deletes of leaving entities, then upserts of entering
-    /// ones (an entity pulled in from the rest of the order is read from the store).
+    /// Where `obj` (the entity of `key`) stands in each derived view among `views`.
+    fn derived_orders(
+        &self,
+        views: &[ViewId],
+        key: &str,
+        obj: &Map<String, Value>,
+    ) -> Vec<(ViewId, Option<Box<[u8]>>)> {
+        views
+            .iter()
+            .filter_map(|&v| match &self.views[v].kind {
+                Kind::Derived(d) => Some((v, d.order_of(key, Some(obj)))),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Moves `key` in a derived view from order key `old` to where `obj` stands (`obj`
+    /// `None`: gone) and publishes the window's changes except a member's patch: deletes of
+    /// leaving entities, then upserts of entering ones (an entity pulled in from the rest of
+    /// the order is read from the store).
     fn derived_change(
         &mut self,
         view: ViewId,
         key: &Arc<str>,
+        old: Option<Box<[u8]>>,
         obj: Option<&Map<String, Value>>,
         entity: &mut EntityState,
     ) -> Result<Delta, StoreError> {
         let Kind::Derived(d) = &mut self.views[view].kind else {
             return Ok(Delta::default());
         };
-        let delta = d.update(key, obj)?;
+        let new = d.order_of(key, obj);
+        let delta = d.update(key, old, new)?;
         let hidden = entity.hidden.clone();
         if let Some(out) = &delta.pushed_out {
             self.publish(view, out, Op::Delete, None, vec![]);

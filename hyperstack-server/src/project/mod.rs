@@ -40,9 +40,9 @@ use apply::Publisher;
 
 pub use frame::{EncodedFrame, FrameDecodeError, GZIP_THRESHOLD};
 pub use hyperstack_spec::SortOrder;
+use snapshot::Rows;
 pub use snapshot::SnapshotError;
 pub(crate) use snapshot::SnapshotJob;
-use snapshot::Rows;
 
 use hyperstack_spec::wire::AppendCaps;
 use hyperstack_spec::{Stack, ViewKind};
@@ -227,8 +227,6 @@ impl Projector {
                         d,
                         u16::try_from(id).unwrap_or(u16::MAX),
                         &store,
-                        table.max_entries,
-                        stats.clone(),
                     ))),
                 };
                 let subscribed = [false, true].map(|resumed| {
@@ -360,7 +358,8 @@ impl Projector {
             .get(&info.entity)
             .map(|&i| &self.entities[i])?;
         let take = take.unwrap_or(usize::MAX);
-        let page = |keys: Vec<Arc<str>>| Rows::Keys(keys.into_iter().skip(skip).take(take).collect());
+        let page =
+            |keys: Vec<Arc<str>>| Rows::Keys(keys.into_iter().skip(skip).take(take).collect());
         let rows = match (&state.kind, key) {
             (Kind::Append, _) => return None,
             (Kind::State, Some(key)) => page(vec![Arc::from(key)]),

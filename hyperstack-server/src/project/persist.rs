@@ -99,15 +99,18 @@ pub(super) fn restore(p: &mut Projector) -> Result<(), StoreError> {
 /// entities, committing every [`BUILD_BATCH`] entities, and records it complete.
 fn build_missing_orders(p: &mut Projector) -> Result<(), StoreError> {
     let store = p.store.clone();
-    let entities: Vec<(u16, Vec<usize>)> =
-        p.entities.iter().map(|e| (e.index, e.views.clone())).collect();
+    let entities: Vec<(u16, Vec<usize>)> = p
+        .entities
+        .iter()
+        .map(|e| (e.index, e.views.clone()))
+        .collect();
     for (index, views) in entities {
         let mut missing = Vec::new();
         for &view in &views {
             if let Kind::Derived(d) = &p.views[view].kind {
                 if store.meta(&order_key(&p.infos[view].full_name))?.is_none() {
                     missing.push(view);
-                    clear(&store, d.prefixes())?;
+                    clear(&store, d.order_prefix())?;
                 }
             }
         }
@@ -125,7 +128,8 @@ fn build_missing_orders(p: &mut Projector) -> Result<(), StoreError> {
             let obj = codec::parse_entity(&v)?;
             for &view in &missing {
                 if let Kind::Derived(d) = &mut p.views[view].kind {
-                    d.update(&key, Some(&obj))?;
+                    let order = d.order_of(&key, Some(&obj));
+                    d.update(&key, None, order)?;
                 }
             }
             count += 1;
@@ -163,14 +167,12 @@ fn commit_orders(p: &mut Projector, views: &[usize], done: bool) -> Result<(), S
     p.store.commit(batch)
 }
 
-/// Removes every record under these prefixes of the `derived` keyspace (what an interrupted
+/// Removes every record under this prefix of the `derived` keyspace (what an interrupted
 /// build left).
-fn clear(store: &Store, prefixes: [&[u8]; 2]) -> Result<(), StoreError> {
+fn clear(store: &Store, prefix: &[u8]) -> Result<(), StoreError> {
     let mut batch = store.batch();
-    for prefix in prefixes {
-        for item in store.derived.prefix(prefix) {
-            batch.remove(&store.derived, item.key()?.to_vec());
-        }
+    for item in store.derived.prefix(prefix) {
+        batch.remove(&store.derived, item.key()?.to_vec());
     }
     store.commit(batch)
 }

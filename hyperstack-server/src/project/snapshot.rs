@@ -78,7 +78,12 @@ impl SnapshotJob {
                 take,
             } => {
                 let mut keys = Vec::new();
-                for item in self.snapshot.prefix(keyspace, prefix).skip(*skip).take(*take) {
+                for item in self
+                    .snapshot
+                    .prefix(keyspace, prefix)
+                    .skip(*skip)
+                    .take(*take)
+                {
                     let (_, value) = item.into_inner()?;
                     let key = std::str::from_utf8(&value).map_err(|e| StoreError::Corrupt {
                         keyspace: "derived",

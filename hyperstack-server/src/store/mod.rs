@@ -21,7 +21,7 @@
 //! | `signatures` | slot, signature | (empty) |
 //! | `log` | view index, view seq | encoded frame (resume log) |
 //! | `resolved` | 0, resolver, input / 1, resolver, input, entity, field, entity key | a resolver's value / a reference to it (crate::resolve) |
-//! | `derived` | 0, view, rank bytes, entity key / 1, view, entity key | entity key (a derived view's order) / the member's order key |
+//! | `derived` | 0, view, rank bytes, entity key | entity key (a derived view's order) |
 
 pub(crate) mod codec;
 pub(crate) mod hot;

@@ -176,7 +176,9 @@ mod tests {
         let mut rng = 7u64;
         for round in 0..20 {
             for _ in 0..50 {
-                rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                rng = rng
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 let n = (rng >> 33) as u32 % 120;
                 let k = key(1, n);
                 if rng % 3 == 0 {
@@ -199,16 +201,18 @@ mod tests {
                     assert_eq!(index.pending(), 0);
                 }
                 let all: Vec<Entry> = model.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-                assert_eq!(index.scan_after(None, usize::MAX).unwrap(), all, "round {round}");
+                assert_eq!(
+                    index.scan_after(None, usize::MAX).unwrap(),
+                    all,
+                    "round {round}"
+                );
                 for start in [0usize, 1, 17, 60, all.len()] {
                     if start > all.len() {
                         continue;
                     }
                     let after = start.checked_sub(1).and_then(|i| all.get(i));
                     for n in [1usize, 5, 1000] {
-                        let got = index
-                            .scan_after(after.map(|(k, _)| &**k), n)
-                            .expect("scan");
+                        let got = index.scan_after(after.map(|(k, _)| &**k), n).expect("scan");
                         let want: Vec<Entry> = all.iter().skip(start).take(n).cloned().collect();
                         assert_eq!(got, want, "round {round} start {start} n {n}");
                     }

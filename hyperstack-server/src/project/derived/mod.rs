@@ -1,8 +1,9 @@
 //! Derived views: membership (filter), order (sort field, then key) and the top-N window.
 //!
 //! A view's full order lives in the store ([`index::SortIndex`]: one record per member, keyed
-//! by the member's rank bytes so the store's byte order is the view order), and each member's
-//! current order key too (a bounded hot set in front of it). Memory holds only the *head*:
+//! by the member's rank bytes so the store's byte order is the view order). A member's
+//! previous place is computed from the entity before its change, so nothing else is stored
+//! per member. Memory holds only the *head*:
 //! the first members of the order, between `limit + 1` and `2 × limit` of them (at least 32
 //! more than `limit`), refilled from the store when it runs short. A view without a limit
 //! keeps no head: its snapshot reads the order from the store. Nothing is rebuilt on start:
@@ -14,7 +15,6 @@
 
 mod index;
 
-
 use std::collections::{BTreeMap, HashSet};
 use std::ops::Bound;
 use std::sync::Arc;
@@ -25,7 +25,6 @@ use hyperstack_spec::{DerivedView, Entity, SortOrder};
 use serde_json::{Map, Value};
 
 use super::store::value_at;
-use crate::store::hot::{HotStats, HotTable, Record};
 use crate::store::{Store, StoreError};
 use index::SortIndex;
 
@@ -105,31 +104,11 @@ pub(crate) fn sort_of(view: &DerivedView) -> Option<(Vec<String>, SortOrder)> {
         .map(|s| (s.field.split('.').map(str::to_string).collect(), s.order))
 }
 
-/// A member's key in the view's order (`0x00, view, rank bytes, entity key`), as the store
-/// keeps it per member.
-pub(crate) struct OrderKey(Box<[u8]>);
-
-impl Record for OrderKey {
-    const KEYSPACE: &'static str = "derived";
-
-    fn encode(&self) -> Vec<u8> {
-        self.0.to_vec()
-    }
-
-    fn decode(bytes: &[u8]) -> Result<Self, StoreError> {
-        Ok(OrderKey(bytes.into()))
-    }
-}
-
 /// The state of one derived view.
 pub(crate) struct Derived {
     rule: Rule,
     /// Every member in view order, in the store.
     index: SortIndex,
-    /// `0x01, view`: the prefix of the per-member records of [`OrderKey`]s.
-    member_prefix: Box<[u8]>,
-    /// Each member's order key (bounded in memory, the rest in the store).
-    members: HotTable<OrderKey>,
     /// Limited views: the first members of the order, at most `cap` (a prefix of it).
     head: BTreeMap<Box<[u8]>, Arc<str>>,
     /// Whether `head` holds every member.
@@ -139,25 +118,14 @@ pub(crate) struct Derived {
 }
 
 impl Derived {
-    /// The view `view` (its index) of `entity` over `store`, as committed. `hot` bounds the
-    /// members whose order key stays in memory. Call [`Derived::load`] before use.
-    pub fn new(
-        entity: &Entity,
-        view: &DerivedView,
-        id: u16,
-        store: &Store,
-        hot: usize,
-        stats: Arc<HotStats>,
-    ) -> Derived {
+    /// The view `id` (its index) of `entity` over `store`, as committed. Call
+    /// [`Derived::load`] before use.
+    pub fn new(entity: &Entity, view: &DerivedView, id: u16, store: &Store) -> Derived {
         let rule = Rule::new(entity, view);
         let cap = rule.limit.map_or(0, |n| n.saturating_mul(2).max(n + 32));
-        let mut member_prefix = vec![1u8];
-        member_prefix.extend_from_slice(&id.to_be_bytes());
         Derived {
             rule,
             index: SortIndex::new(store.derived.clone(), id),
-            member_prefix: member_prefix.into(),
-            members: HotTable::new(store.derived.clone(), hot, stats),
             head: BTreeMap::new(),
             complete: false,
             cap,
@@ -183,12 +151,6 @@ impl Derived {
         self.index.prefix()
     }
 
-    /// The first bytes of this view's records in the `derived` keyspace: its order and its
-    /// members' order keys.
-    pub fn prefixes(&self) -> [&[u8]; 2] {
-        [self.index.prefix(), &self.member_prefix]
-    }
-
     /// Every member in view order, uncommitted changes included (reads the store).
     #[cfg(test)]
     pub fn all_members(&self) -> Result<Vec<Arc<str>>, StoreError> {
@@ -200,17 +162,24 @@ impl Derived {
             .collect())
     }
 
-    /// Records the new state of `key` (`None`: deleted) and reports how the window changed.
+    /// Where an entity stands in the view: its order key (`0x00, view, rank bytes, entity
+    /// key`), or `None` when it is not a member (filtered out, or `entity` is `None`).
+    pub fn order_of(&self, key: &str, entity: Option<&Map<String, Value>>) -> Option<Box<[u8]>> {
+        let rank = self.rule.rank(entity?)?;
+        let mut k = self.index.prefix().to_vec();
+        rank.write_bytes(&mut k);
+        k.extend_from_slice(key.as_bytes());
+        Some(k.into())
+    }
+
+    /// Moves `key` from order key `old` to `new` (as [`Derived::order_of`] gave them for the
+    /// entity before and after its change) and reports how the window changed.
     pub fn update(
         &mut self,
         key: &Arc<str>,
-        entity: Option<&Map<String, Value>>,
+        old: Option<Box<[u8]>>,
+        new: Option<Box<[u8]>>,
     ) -> Result<Delta, StoreError> {
-        let new: Option<Box<[u8]>> = entity
-            .and_then(|e| self.rule.rank(e))
-            .map(|rank| self.order_key(&rank, key));
-        let member_key = self.member_key(key);
-        let old: Option<Box<[u8]>> = self.members.get(&member_key)?.map(|o| o.0.clone());
         if old == new {
             let member = new.as_deref().is_some_and(|k| self.is_member(k));
             return Ok(Delta {
@@ -223,7 +192,6 @@ impl Derived {
         if let Some(old) = &old {
             self.index.remove(old);
             self.head.remove(old);
-            self.members.remove(&member_key);
         }
         if let Some(new) = &new {
             self.index.insert(new.clone(), key.clone());
@@ -236,7 +204,6 @@ impl Derived {
             if self.rule.limit.is_some() && in_head {
                 self.head.insert(new.clone(), key.clone());
             }
-            self.members.insert(&member_key, OrderKey(new.clone()));
         }
         self.settle()?;
         let is_member = new.as_deref().is_some_and(|k| self.is_member(k));
@@ -249,13 +216,9 @@ impl Derived {
             // The others in the window were the first n (or n - 1) of the others; the one at
             // index n - 1 crosses the boundary the other way. The head holds at least n + 1
             // members unless it holds them all.
-            let crossing = n.checked_sub(1).and_then(|i| {
-                self.head
-                    .values()
-                    .filter(|k| *k != key)
-                    .nth(i)
-                    .cloned()
-            });
+            let crossing = n
+                .checked_sub(1)
+                .and_then(|i| self.head.values().filter(|k| *k != key).nth(i).cloned());
             if is_member {
                 delta.pushed_out = crossing;
             } else {
@@ -268,7 +231,6 @@ impl Derived {
     /// Writes the changes since the last commit into `batch`.
     pub fn write_into(&mut self, batch: &mut fjall::OwnedWriteBatch) {
         self.index.write_into(batch);
-        self.members.write_into(batch);
     }
 
     /// Refills a head that is short, then trims one over its bound.
@@ -305,22 +267,14 @@ impl Derived {
             None => true,
             Some(0) => false,
             Some(n) => {
-                self.head.contains_key(order) && self.head.range::<[u8], _>((Bound::Unbounded, Bound::Excluded(order))).nth(n - 1).is_none()
+                self.head.contains_key(order)
+                    && self
+                        .head
+                        .range::<[u8], _>((Bound::Unbounded, Bound::Excluded(order)))
+                        .nth(n - 1)
+                        .is_none()
             }
         }
-    }
-
-    fn order_key(&self, rank: &Rank, key: &str) -> Box<[u8]> {
-        let mut k = self.index.prefix().to_vec();
-        rank.write_bytes(&mut k);
-        k.extend_from_slice(key.as_bytes());
-        k.into()
-    }
-
-    fn member_key(&self, key: &str) -> Vec<u8> {
-        let mut k = self.member_prefix.to_vec();
-        k.extend_from_slice(key.as_bytes());
-        k
     }
 }
 

@@ -333,14 +333,7 @@ fn durable(dir: &std::path::Path, limit: usize, cap: usize) -> Projector {
         fingerprint: "test".into(),
     };
     let (store, _) = Store::open(&config, &identity).expect("store");
-    Projector::open(
-        &stack,
-        cache,
-        table,
-        store,
-        Arc::new(HotStats::default()),
-    )
-    .expect("open")
+    Projector::open(&stack, cache, table, store, Arc::new(HotStats::default())).expect("open")
 }
 
 /// Derived views' orders are stored, not rebuilt: a restart reads their heads back with the
@@ -380,8 +373,15 @@ fn derived_orders_survive_restarts_and_are_built_when_missing() {
         p.commit().expect("commit");
         rows(&mut p)
     };
-    assert_eq!(before[0].as_array().map(Vec::len), Some(3), "trending holds its limit");
-    assert!(before[2].as_array().map_or(0, Vec::len) > 100, "`all` has no limit");
+    assert_eq!(
+        before[0].as_array().map(Vec::len),
+        Some(3),
+        "trending holds its limit"
+    );
+    assert!(
+        before[2].as_array().map_or(0, Vec::len) > 100,
+        "`all` has no limit"
+    );
 
     let mut p = durable(dir.path(), 3, 4);
     assert_eq!(rows(&mut p), before, "read back after a restart");
@@ -400,6 +400,10 @@ fn derived_orders_survive_restarts_and_are_built_when_missing() {
     let mut p = durable(dir.path(), 3, 4);
     assert_eq!(rows(&mut p), before, "built from the entities");
     for name in views {
-        assert!(p.store.meta(format!("order/{name}").as_bytes()).unwrap().is_some());
+        assert!(p
+            .store
+            .meta(format!("order/{name}").as_bytes())
+            .unwrap()
+            .is_some());
     }
 }

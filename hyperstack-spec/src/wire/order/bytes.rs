@@ -172,7 +172,11 @@ mod tests {
             1 => json!(small as f64),
             2 => json!(small as f64 + [0.5, 0.25, 1e-9, -0.1][rng.below(4) as usize]),
             3 => json!(small.to_string()),
-            4 => json!(format!("{}{}", "9".repeat(rng.below(45) as usize), small.abs())),
+            4 => json!(format!(
+                "{}{}",
+                "9".repeat(rng.below(45) as usize),
+                small.abs()
+            )),
             5 => json!(format!("-{}", "9".repeat(30 + rng.below(15) as usize))),
             6 => json!(f64::from_bits(rng.next() & !(1 << 63))),
             7 => json!(-f64::from_bits(rng.next() >> 2)),
