@@ -76,6 +76,15 @@ async fn check(cache: EntityCacheConfig, table: StateTableConfig) -> RunningServ
         .await
         .expect("the replay is applied");
 
+    // state: every key the simulator created. Each answer is a subscription's reply on the
+    // watching connection, which the server queues after every frame it published before:
+    // once the first one is here, the watched views have received everything (without this,
+    // a watcher still catching up on a loaded machine would compare a stale list).
+    for (key, want) in &expected {
+        let got = hs.try_get::<RawToken>(key).await.unwrap();
+        let got = got.unwrap_or_else(|| panic!("{key} is missing"));
+        assert!(same(&got, want), "state {key}: {got} vs {want}");
+    }
     // list: exactly the window of the most recently updated entities, each complete — read
     // by a new subscription, and by the one that watched throughout.
     let window_keys = window(&curves, &log, cache.max_entities_per_view);
@@ -111,12 +120,6 @@ async fn check(cache: EntityCacheConfig, table: StateTableConfig) -> RunningServ
             "list row {key}: {v} vs {}",
             expected[&key]
         );
-    }
-    // state: every key the simulator created.
-    for (key, want) in &expected {
-        let got = hs.try_get::<RawToken>(key).await.unwrap();
-        let got = got.unwrap_or_else(|| panic!("{key} is missing"));
-        assert!(same(&got, want), "state {key}: {got} vs {want}");
     }
     // trending and latest: filter → sort → limit over every entity.
     let key_of = |v: &Value| {
