@@ -133,7 +133,7 @@ fn build_missing_orders(p: &mut Projector) -> Result<(), StoreError> {
                 }
             }
             count += 1;
-            if count % BUILD_BATCH == 0 {
+            if count.is_multiple_of(BUILD_BATCH) {
                 commit_orders(p, &missing, false)?;
             }
         }

@@ -181,7 +181,7 @@ mod tests {
                     .wrapping_add(1442695040888963407);
                 let n = (rng >> 33) as u32 % 120;
                 let k = key(1, n);
-                if rng % 3 == 0 {
+                if rng.is_multiple_of(3) {
                     index.remove(&k);
                     model.remove(&k);
                 } else {

@@ -115,7 +115,7 @@ fn write_num(n: Num<&str>, out: &mut Vec<u8>) {
             (i < 0, digits, e)
         }
         Num::Big { negative, digits } => (negative, digits.to_string(), digits.len() as i64),
-        Num::Float(f) if f == 0.0 => return out.push(ZERO),
+        Num::Float(f) if f.abs() == 0.0 => return out.push(ZERO),
         Num::Float(f) if f.fract() == 0.0 => {
             // Integral: `{:.0}` prints its exact digits.
             let digits = format!("{:.0}", f.abs());
