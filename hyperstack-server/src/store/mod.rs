@@ -22,6 +22,7 @@
 //! | `log` | view index, view seq | encoded frame (resume log) |
 //! | `resolved` | 0, resolver, input / 1, resolver, input, entity, field, entity key | a resolver's value / a reference to it (crate::resolve) |
 
+pub(crate) mod binary;
 pub(crate) mod codec;
 pub(crate) mod hot;
 mod keys;
@@ -217,7 +218,7 @@ impl Store {
                 true
             }
             Some(found) => {
-                let (found_name, found) = codec::parse_identity(&found)?;
+                let (found_name, found, format) = codec::parse_identity(&found)?;
                 if found != identity.fingerprint {
                     return Err(StoreError::StackMismatch(Box::new(StackMismatch {
                         dir: store.dir.clone().unwrap_or_default(),
@@ -226,6 +227,13 @@ impl Store {
                         found,
                         found_name,
                     })));
+                }
+                if format < codec::FORMAT {
+                    // Records are written in the current format from now on: say so, for
+                    // older builds to refuse the directory.
+                    let mut batch = store.db.batch();
+                    batch.insert(&store.meta, IDENTITY_KEY, codec::identity(identity));
+                    store.commit(batch)?;
                 }
                 false
             }
