@@ -36,8 +36,14 @@ struct IdentityRecord {
     format: u32,
 }
 
-/// Version of the store's layout; a store of another version is refused.
-pub(crate) const FORMAT: u32 = 1;
+/// Version of the store's layout this build writes. Format 2 writes the transform's entity
+/// states in a binary encoding (format 1: JSON). A store of a newer format is refused.
+pub(crate) const FORMAT: u32 = 2;
+
+/// Oldest format this build reads: its records are read as they are, and the identity is
+/// rewritten with [`FORMAT`] when the store is opened, so that an older build, which could not
+/// read the records written from then on, refuses the directory instead of misreading it.
+pub(crate) const OLDEST_FORMAT: u32 = 1;
 
 /// The identity record of a data directory.
 pub(crate) fn identity(identity: &Identity) -> Vec<u8> {
@@ -48,19 +54,19 @@ pub(crate) fn identity(identity: &Identity) -> Vec<u8> {
     })
 }
 
-/// The stack name and fingerprint a data directory was written for.
-pub(crate) fn parse_identity(bytes: &[u8]) -> Result<(String, String), StoreError> {
+/// The stack name, fingerprint and format a data directory was written for.
+pub(crate) fn parse_identity(bytes: &[u8]) -> Result<(String, String, u32), StoreError> {
     let r: IdentityRecord = parse_meta("identity", bytes)?;
-    if r.format != FORMAT {
+    if !(OLDEST_FORMAT..=FORMAT).contains(&r.format) {
         return Err(StoreError::Corrupt {
             keyspace: "meta",
             reason: format!(
-                "store format {} (this server reads format {FORMAT})",
+                "store format {} (this server reads formats {OLDEST_FORMAT} to {FORMAT})",
                 r.format
             ),
         });
     }
-    Ok((r.stack, r.fingerprint))
+    Ok((r.stack, r.fingerprint, r.format))
 }
 
 /// An entity as clients see it.
@@ -164,7 +170,7 @@ mod tests {
         };
         assert_eq!(
             parse_identity(&identity(&id)).unwrap(),
-            ("pump".to_string(), "abc".to_string())
+            ("pump".to_string(), "abc".to_string(), FORMAT)
         );
         let frame = EncodedFrame::encode(&json!({"op": "patch", "data": {"a": 1}}));
         let (key, back) = parse_log_entry(&log_entry("k1", &frame)).unwrap();
@@ -181,6 +187,48 @@ mod tests {
             format: FORMAT + 1,
         });
         assert!(parse_identity(&old).is_err());
+        let older = meta(&IdentityRecord {
+            stack: "pump".into(),
+            fingerprint: "abc".into(),
+            format: OLDEST_FORMAT,
+        });
+        assert_eq!(parse_identity(&older).unwrap().2, OLDEST_FORMAT);
+        let unknown = meta(&IdentityRecord {
+            stack: "pump".into(),
+            fingerprint: "abc".into(),
+            format: 0,
+        });
+        assert!(parse_identity(&unknown).is_err());
+    }
+
+    #[test]
+    fn a_format_1_store_is_opened_and_marked_format_2() {
+        use crate::store::{DataLocation, Store, StoreConfig, IDENTITY_KEY};
+        let dir = tempfile::tempdir().unwrap();
+        let config = StoreConfig {
+            location: DataLocation::Dir(dir.path().to_path_buf()),
+            ..StoreConfig::default()
+        };
+        let id = Identity {
+            stack_name: "pump".into(),
+            fingerprint: "abc".into(),
+        };
+        let older = meta(&IdentityRecord {
+            stack: "pump".into(),
+            fingerprint: "abc".into(),
+            format: OLDEST_FORMAT,
+        });
+        {
+            let (store, created) = Store::open(&config, &id).unwrap();
+            assert!(created);
+            let mut batch = store.batch();
+            batch.insert(&store.meta, IDENTITY_KEY, older);
+            store.commit(batch).unwrap();
+        }
+        let (store, created) = Store::open(&config, &id).unwrap();
+        assert!(!created);
+        let stored = store.meta(IDENTITY_KEY).unwrap().unwrap();
+        assert_eq!(parse_identity(&stored).unwrap().2, FORMAT);
     }
 
     #[test]

@@ -121,14 +121,15 @@ impl<V: Record> HotTable<V> {
     /// The record of `key` for changing it (it will be written by the next commit).
     pub fn get_mut(&mut self, key: &[u8]) -> Result<Option<&mut V>, StoreError> {
         self.load(key)?;
-        let present = matches!(self.hot.peek(key), Some(Slot::Present(_)));
-        if present {
-            self.dirty.insert(key.into(), ());
+        match self.hot.get_mut(key) {
+            Some(Slot::Present(v)) => {
+                if !self.dirty.contains_key(key) {
+                    self.dirty.insert(key.into(), ());
+                }
+                Ok(Some(v))
+            }
+            _ => Ok(None),
         }
-        Ok(match self.hot.get_mut(key) {
-            Some(Slot::Present(v)) => Some(v),
-            _ => None,
-        })
     }
 
     /// Whether a record of `key` exists.

@@ -23,6 +23,7 @@
 //! | `resolved` | 0, resolver, input / 1, resolver, input, entity, field, entity key | a resolver's value / a reference to it (crate::resolve) |
 //! | `derived` | 0, view, rank bytes, entity key | entity key (a derived view's order) |
 
+pub(crate) mod binary;
 pub(crate) mod codec;
 pub(crate) mod hot;
 mod keys;
@@ -51,9 +52,11 @@ pub struct StoreConfig {
     pub location: DataLocation,
     /// Longest time a batch of applied updates stays uncommitted (default 5 ms). A batch is
     /// also committed as soon as no input is waiting, so a quiet stream commits (and
-    /// publishes) each update at once.
+    /// publishes) each update at once. While the source's queue is at least half full, the
+    /// engine lets a batch grow to four times this (and four times `max_batch`).
     pub commit_interval: Duration,
-    /// Most updates in one batch (default 1 000: larger batches lengthen the commit's tail).
+    /// Most updates in one batch (default 1 000: larger batches lengthen the commit's tail;
+    /// four times this while the source is backlogged).
     pub max_batch: usize,
     /// How often commits are fsynced (default every second; `None`: only at shutdown).
     /// Every commit survives a process crash regardless.
@@ -157,8 +160,10 @@ pub(crate) struct Store {
 
 const IDENTITY_KEY: &[u8] = b"identity";
 
-/// One keyspace's memtable before it is flushed to disk.
-const MEMTABLE: u64 = 8 * 1024 * 1024;
+/// One keyspace's memtable before it is flushed to disk. Inserting into the memtable (a skip
+/// list) is most of a commit's cost, and it grows with the memtable: with 4 MiB it was faster
+/// than with 8 or 32 MiB (BENCHMARKS.md, issue 11 (b)), and uses less memory.
+const MEMTABLE: u64 = 4 * 1024 * 1024;
 /// Journal kept before memtables are flushed (what a restart replays at most).
 const JOURNAL: u64 = 128 * 1024 * 1024;
 
@@ -220,7 +225,7 @@ impl Store {
                 true
             }
             Some(found) => {
-                let (found_name, found) = codec::parse_identity(&found)?;
+                let (found_name, found, format) = codec::parse_identity(&found)?;
                 if found != identity.fingerprint {
                     return Err(StoreError::StackMismatch(Box::new(StackMismatch {
                         dir: store.dir.clone().unwrap_or_default(),
@@ -229,6 +234,13 @@ impl Store {
                         found,
                         found_name,
                     })));
+                }
+                if format < codec::FORMAT {
+                    // Records are written in the current format from now on: say so, for
+                    // older builds to refuse the directory.
+                    let mut batch = store.db.batch();
+                    batch.insert(&store.meta, IDENTITY_KEY, codec::identity(identity));
+                    store.commit(batch)?;
                 }
                 false
             }

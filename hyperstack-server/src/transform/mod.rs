@@ -29,6 +29,7 @@ mod persist;
 mod plan;
 mod resolved;
 mod state;
+mod state_codec;
 mod unresolved;
 
 use std::collections::HashSet;
@@ -72,8 +73,11 @@ pub(crate) enum KeyVal {
 /// The store key of an entity's state: the entity type's index and the key's typed bytes
 /// (no rendering to text on the hot path).
 fn state_key(entity: usize, key: &KeyVal) -> Vec<u8> {
-    let mut k = crate::store::entity_prefix(u16::try_from(entity).unwrap_or(u16::MAX)).to_vec();
-    k.extend_from_slice(&key.key_bytes());
+    let mut k = Vec::with_capacity(2 + 33);
+    k.extend_from_slice(&crate::store::entity_prefix(
+        u16::try_from(entity).unwrap_or(u16::MAX),
+    ));
+    key.write_key_bytes(&mut k);
     k
 }
 

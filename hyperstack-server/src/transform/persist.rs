@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::lookup::Target;
 use super::state::{EntityState, FieldState};
+use super::state_codec;
 use super::KeyVal;
 use crate::source::{AccountUpdate, RawUpdate, Signature, TransactionUpdate};
 use crate::store::hot::{HotStats, HotTable, Record};
@@ -22,6 +23,7 @@ fn corrupt(keyspace: &'static str, e: impl std::fmt::Display) -> StoreError {
     }
 }
 
+/// A state record as format 1 stores wrote it (JSON); read, never written any more.
 #[derive(Deserialize)]
 struct StoredState {
     key: String,
@@ -30,28 +32,17 @@ struct StoredState {
     stopped: Vec<usize>,
 }
 
-/// [`StoredState`] borrowed, to encode without copying.
-#[derive(Serialize)]
-struct StoredStateRef<'a> {
-    key: &'a str,
-    fields: &'a [FieldState],
-    #[serde(skip_serializing_if = "<[usize]>::is_empty")]
-    stopped: &'a [usize],
-}
-
 impl Record for EntityState {
     const KEYSPACE: &'static str = "states";
 
     fn encode(&self) -> Vec<u8> {
-        let stored = StoredStateRef {
-            key: &self.key,
-            fields: &self.fields,
-            stopped: &self.stopped,
-        };
-        serde_json::to_vec(&stored).unwrap_or_default()
+        state_codec::encode(self)
     }
 
     fn decode(bytes: &[u8]) -> Result<Self, StoreError> {
+        if bytes.first() != Some(&b'{') {
+            return state_codec::decode(bytes);
+        }
         let s: StoredState =
             serde_json::from_slice(bytes).map_err(|e| corrupt(Self::KEYSPACE, e))?;
         Ok(EntityState {
@@ -77,10 +68,26 @@ impl Record for Target {
 impl KeyVal {
     /// Bytes that identify the value in store keys (a tag, then the value).
     pub(crate) fn key_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(33);
+        self.write_key_bytes(&mut out);
+        out
+    }
+
+    /// Appends [`KeyVal::key_bytes`] to `out`.
+    pub(crate) fn write_key_bytes(&self, out: &mut Vec<u8>) {
         match self {
-            KeyVal::Pubkey(p) => [&[0u8][..], &p.0].concat(),
-            KeyVal::Int(i) => [&[1u8][..], &i.to_be_bytes()].concat(),
-            KeyVal::Str(s) => [&[2u8][..], s.as_bytes()].concat(),
+            KeyVal::Pubkey(p) => {
+                out.push(0);
+                out.extend_from_slice(&p.0);
+            }
+            KeyVal::Int(i) => {
+                out.push(1);
+                out.extend_from_slice(&i.to_be_bytes());
+            }
+            KeyVal::Str(s) => {
+                out.push(2);
+                out.extend_from_slice(s.as_bytes());
+            }
         }
     }
 }
@@ -177,8 +184,13 @@ impl Dedup {
         if !self.is_new_account(a)? {
             return Ok(false);
         }
-        self.accounts
-            .insert(&a.pubkey.0, Version(a.slot, a.write_version));
+        // Updated in place when known (no new hot-set entry, no key copy).
+        match self.accounts.get_mut(&a.pubkey.0)? {
+            Some(v) => *v = Version(a.slot, a.write_version),
+            None => self
+                .accounts
+                .insert(&a.pubkey.0, Version(a.slot, a.write_version)),
+        }
         Ok(true)
     }
 
@@ -259,5 +271,39 @@ impl Progress {
     /// Writes the progress.
     pub fn write_into(&self, store: &Store, batch: &mut fjall::OwnedWriteBatch) {
         batch.insert(&store.meta, PROGRESS_KEY.to_vec(), codec::meta(self));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::Value;
+
+    #[test]
+    fn a_state_written_by_a_format_1_store_is_still_read() {
+        // Format 1 wrote the state as this JSON object.
+        let fields = vec![
+            FieldState::Value(Value::U64(5)),
+            FieldState::Unset,
+            FieldState::Int(-2),
+        ];
+        let legacy = serde_json::json!({"key": "k1", "fields": fields, "stopped": [1]});
+        let back = EntityState::decode(&serde_json::to_vec(&legacy).unwrap()).unwrap();
+        assert_eq!(&*back.key, "k1");
+        assert_eq!(back.fields, fields);
+        assert_eq!(back.stopped, vec![1]);
+        // Written again, it is in the binary format, and reads back the same.
+        let bytes = back.encode();
+        assert_eq!(bytes[0], state_codec::TAG);
+        let again = EntityState::decode(&bytes).unwrap();
+        assert_eq!((again.key, again.fields), (back.key, back.fields));
+        assert!(matches!(
+            EntityState::decode(b"{\"key\": 1}"),
+            Err(StoreError::Corrupt {
+                keyspace: "states",
+                ..
+            })
+        ));
+        assert!(EntityState::decode(&[]).is_err());
     }
 }
