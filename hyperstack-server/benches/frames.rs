@@ -219,7 +219,7 @@ fn pubkey(seed: u64) -> String {
 /// One pump `TradeEvent` as the append field keeps it.
 fn trade_item(n: u64) -> Value {
     json!({"mint": pubkey(1), "sol_amount": 1_000_000 + n, "token_amount": 35_000_000_000u64 + n,
-        "is_buy": n % 3 != 0, "user": pubkey(n + 100), "timestamp": 1_700_000_000 + n,
+        "is_buy": !n.is_multiple_of(3), "user": pubkey(n + 100), "timestamp": 1_700_000_000 + n,
         "virtual_sol_reserves": 30_000_000_000u64 + n,
         "virtual_token_reserves": 1_073_000_000_000_000u64 - n})
 }
