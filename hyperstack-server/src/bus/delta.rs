@@ -7,7 +7,8 @@
 //! order, since every frame of the view reaches it or the client is dropped — and gets the
 //! full `upsert` for any other key. The memory is bounded: past `cap` keys the oldest is
 //! forgotten and its next frame is a full `upsert` again, so the bound costs bytes, never
-//! correctness.
+//! correctness. A key stays remembered after a `delete` frame: harmless, since the projector
+//! gives no delta to the frame of an entity that did not exist before its change.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
