@@ -106,12 +106,17 @@ impl Consumer {
     /// Everything the consumer saw, once the server published its last frame. A new
     /// subscription on the same connection is answered after every frame published before
     /// it (the engine answers it after its last commit, the bus keeps the order): its answer
-    /// is the barrier.
+    /// is the barrier. It must reach the server: the SDK answers a key its list view holds
+    /// locally (possibly while the append view's resume frames are still on their way after a
+    /// reconnect), so the barrier asks for a key no view holds.
     async fn finish(self, any_key: &str) -> Seen {
-        self.hs
-            .try_get::<RawToken>(any_key)
+        let barrier = format!("{any_key}-barrier");
+        let none = self
+            .hs
+            .try_get::<RawToken>(&barrier)
             .await
             .expect("the barrier subscription");
+        assert!(none.is_none(), "no such token");
         self.hs.disconnect().await;
         self.task.await.expect("the consumer task")
     }

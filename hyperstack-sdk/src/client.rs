@@ -200,8 +200,9 @@ fn target(view: String, key: Option<&str>) -> Target {
 /// schedule) with full jitter on top — each delay drawn uniformly between zero and its base,
 /// so clients of a restarted server do not reconnect in lockstep — `ping_interval(15s)` (a
 /// connection silent for twice that is dead), `initial_data_timeout(10s)`,
-/// `connect_timeout(10s)`, the webpki root certificates, no token. Tokens (`auth_token`, or
-/// `?token=` in the URL) are redacted from logs, errors and `Debug` output.
+/// `connect_timeout(10s)`, the webpki root certificates, no token, `append_deltas(true)`.
+/// Tokens (`auth_token`, or `?token=` in the URL) are redacted from logs, errors and `Debug`
+/// output.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), hyperstack_sdk::HyperStackError> {
@@ -236,6 +237,7 @@ impl Default for HyperStackBuilder {
                 connect_timeout: Duration::from_secs(10),
                 tls_roots: Vec::new(),
                 max_subscriptions: 64,
+                append_deltas: true,
             },
         }
     }
@@ -280,6 +282,17 @@ impl HyperStackBuilder {
     /// than this uses the list view instead, filtered on the client.
     pub fn subscription_limit(mut self, n: usize) -> Self {
         self.config.max_subscriptions = n.max(1);
+        self
+    }
+
+    /// Whether append views send the changes of an entity already held (the changed fields
+    /// and the appended items) instead of the whole entity every time (default `true`: the
+    /// subscribe says `"delta":true`; docs/PROTOCOL.md, "Append deltas"). Either way the
+    /// merged copy, and what `watch` streams yield, are the same: each change of an append
+    /// view is an [`Update::Upsert`](crate::Update::Upsert) of the whole entity. `false`
+    /// asks for full upserts, as servers without deltas send anyway.
+    pub fn append_deltas(mut self, on: bool) -> Self {
+        self.config.append_deltas = on;
         self
     }
 

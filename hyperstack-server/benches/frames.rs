@@ -2,7 +2,8 @@
 //! entity store, view bookkeeping, JSON encoding of each frame once, gzip when ≥ 1 KiB), on a
 //! stack reduced to one view of that kind; snapshot encoding (gzip'd batches) of a list view,
 //! fresh and served again from the projector's cache;
-//! and `EncodedFrame::encode` alone on a small text frame and a gzip'd 100-row batch.
+//! `EncodedFrame::encode` alone on a small text frame and a gzip'd 100-row batch; and an
+//! append view's frame, full against delta (`append_frame`).
 //!
 //! `cargo bench -p hyperstack-server --bench frames`
 
@@ -201,9 +202,93 @@ fn encode(c: &mut Criterion) {
     group.finish();
 }
 
+/// A base58-looking 44-character string per `seed` (pubkeys compress as badly).
+fn pubkey(seed: u64) -> String {
+    const ALPHABET: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..44)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(ALPHABET[(x % 58) as usize])
+        })
+        .collect()
+}
+
+/// One pump `TradeEvent` as the append field keeps it.
+fn trade_item(n: u64) -> Value {
+    json!({"mint": pubkey(1), "sol_amount": 1_000_000 + n, "token_amount": 35_000_000_000u64 + n,
+        "is_buy": !n.is_multiple_of(3), "user": pubkey(n + 100), "timestamp": 1_700_000_000 + n,
+        "virtual_sol_reserves": 30_000_000_000u64 + n,
+        "virtual_token_reserves": 1_073_000_000_000_000u64 - n})
+}
+
+/// A trade's change of a token: one trade appended (`last_trades`, cap 20), reserves, counters.
+fn trade_patch(n: u64) -> Mutation {
+    let mut data = Map::new();
+    data.insert("last_trades".into(), json!([trade_item(n)]));
+    data.insert("virtual_sol_reserves".into(), json!(30_000_000_000 + n));
+    data.insert("trade_count".into(), json!(n));
+    data.insert("volume_sol".into(), json!(5_000_000 + n * 1_000));
+    data.insert("last_trade_slot".into(), json!(300_000_000 + n));
+    data.insert("price_sol".into(), json!(2.8e-5 + n as f64 * 1e-12));
+    Mutation::patch("Token", &key(n as usize % 16), data)
+        .with_append(&["last_trades"])
+        .with_seq(format!("3:{n}"))
+}
+
+/// An append view's frame for a pump token with its 20 last trades: the full `upsert` every
+/// client got before deltas (JSON + gzip) against the `patch` of one trade (what a delta
+/// subscription gets); and `Projector::apply` on a stack with only the append view, which now
+/// encodes both for every change of an existing entity.
+fn append_deltas(c: &mut Criterion) {
+    let stack = stack_with(|k, _| matches!(k, ViewKind::Append));
+    let mut p = loaded(&stack, 16);
+    let mut n = 0u64;
+    // Fill every token's last_trades to the cap.
+    for _ in 0..16 * 20 {
+        n += 1;
+        p.apply(&trade_patch(n)).expect("known");
+    }
+    n += 1;
+    let out = p.apply(&trade_patch(n)).expect("known");
+    let (full, delta) = (
+        out[0].frame.json().expect("full"),
+        out[0]
+            .delta
+            .as_ref()
+            .expect("a delta")
+            .json()
+            .expect("delta"),
+    );
+    let mut group = c.benchmark_group("append_frame");
+    for (name, v) in [("full_upsert", &full), ("delta_patch", &delta)] {
+        let len = serde_json::to_vec(v).expect("json").len();
+        let sent = EncodedFrame::encode(v).payload.len();
+        println!("append_frame/{name}: {len} bytes of JSON, {sent} bytes sent");
+        group.throughput(Throughput::Elements(1));
+        group.bench_function(name, |b| b.iter(|| EncodedFrame::encode(v).payload.len()));
+    }
+    group.throughput(Throughput::Elements(BATCH));
+    group.bench_function("apply_trade_both_encodings", |b| {
+        b.iter(|| {
+            let mut bytes = 0;
+            for _ in 0..BATCH {
+                n += 1;
+                for f in p.apply(&trade_patch(n)).expect("known") {
+                    bytes += f.frame.payload.len() + f.delta.map_or(0, |d| d.payload.len());
+                }
+            }
+            bytes
+        })
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = frames;
     config = Criterion::default().sample_size(20);
-    targets = apply_per_view, snapshots, snapshot_floor, encode
+    targets = apply_per_view, snapshots, snapshot_floor, encode, append_deltas
 }
 criterion_main!(frames);

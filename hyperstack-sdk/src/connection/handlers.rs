@@ -159,6 +159,11 @@ impl Actor {
         if let (Some(key), Value::Object(m)) = (&target.key, &mut msg) {
             m.insert("key".into(), Value::String(key.clone()));
         }
+        if let (true, Value::Object(m)) = (self.config.append_deltas, &mut msg) {
+            // Append views answer with patches for entities this subscription holds; other
+            // views send patches anyway (the server answers `"delta":false` for them).
+            m.insert("delta".into(), Value::Bool(true));
+        }
         if let (Some((after, epoch)), Value::Object(m)) = (resume, &mut msg) {
             m.insert("after".into(), Value::String(after.to_string()));
             if let Some(epoch) = epoch {

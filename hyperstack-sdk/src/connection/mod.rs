@@ -42,6 +42,8 @@ pub(crate) struct Config {
     pub tls_roots: Vec<Vec<u8>>,
     /// Subscriptions per connection assumed until the server announces its limit.
     pub max_subscriptions: usize,
+    /// Ask for append views' deltas (`"delta":true` in every subscribe).
+    pub append_deltas: bool,
 }
 
 impl std::fmt::Debug for Config {
@@ -60,6 +62,7 @@ impl std::fmt::Debug for Config {
             .field("initial_data_timeout", &self.initial_data_timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("tls_roots", &self.tls_roots.len())
+            .field("append_deltas", &self.append_deltas)
             .finish()
     }
 }

@@ -111,6 +111,9 @@ pub struct ViewStore {
     snapshot: Option<SnapshotBuffer>,
     ready: bool,
     caps: AppendCaps,
+    /// An append view: every change is an upsert of the whole entity, whether the server
+    /// sent it whole or as a delta.
+    append_mode: bool,
 }
 
 impl ViewStore {
@@ -156,6 +159,7 @@ impl ViewStore {
     /// resume or an append view (no snapshot), or buffers the snapshot that follows, whose
     /// `seq` and `epoch` are committed when it completes.
     pub fn subscribed(&mut self, epoch: Option<String>, resumed: bool, append_mode: bool) {
+        self.append_mode = append_mode;
         if !resumed || epoch != self.epoch {
             self.seq = None;
         }
@@ -315,6 +319,10 @@ impl ViewStore {
     /// Merges a `patch` (see [`merge_patch`]; append paths keep the store's
     /// [`ViewStore::append_caps`]). `keep_before` keeps a copy of the entity before the patch in
     /// the change (rich streams need it). `None` when already applied.
+    ///
+    /// In an append view (`subscribed` said `mode: append`) a patch is the delta of a full
+    /// upsert: the change is the [`Change::Upsert`] of the merged entity that the full frame
+    /// would have made, with the entity before it, so streams see the same either way.
     pub fn patch(
         &mut self,
         key: &str,
@@ -325,6 +333,21 @@ impl ViewStore {
     ) -> Option<Change> {
         if self.seen(seq) {
             return None;
+        }
+        if self.append_mode {
+            let before = self.entities.get(key).cloned();
+            let mut data = before
+                .as_deref()
+                .cloned()
+                .unwrap_or_else(|| Value::Object(serde_json::Map::new()));
+            merge_patch(&mut data, &patch, append, &self.caps);
+            let data = Arc::new(data);
+            self.entities.insert(key.to_string(), data.clone());
+            return Some(Change::Upsert {
+                key: key.to_string(),
+                data,
+                before,
+            });
         }
         let (before, after) = match self.entities.get_mut(key) {
             Some(entry) => {
@@ -487,6 +510,50 @@ mod tests {
             s.patch("k", json!({"t": [i], "u": [i]}), &append, None, false);
         }
         assert_eq!(s.get("k"), Some(&json!({"t": [8, 9], "u": [7, 8, 9]})));
+    }
+
+    #[test]
+    fn append_deltas_merge_into_the_same_upserts_as_full_frames() {
+        let caps = AppendCaps::new(100).with_path("t", 3);
+        let (mut full, mut delta) = (ViewStore::new(), ViewStore::new());
+        for s in [&mut full, &mut delta] {
+            s.subscribed(Some("e".into()), false, true);
+            s.set_append_caps(caps.clone());
+        }
+        let append = ["t".to_string()];
+        // What the server holds, and sends whole to one store and as a delta to the other.
+        let mut server = json!({});
+        for i in 0..8u64 {
+            let patch = if i == 5 {
+                json!({"t": null, "n": i})
+            } else {
+                json!({"t": [{"i": i}], "n": i, "o": {"x": i}})
+            };
+            merge_patch(&mut server, &patch, &append, &caps);
+            let seq = Some(i + 1);
+            let a = full.upsert("k", server.clone(), seq).expect("new seq");
+            let b = if i == 0 {
+                delta.upsert("k", server.clone(), seq)
+            } else {
+                delta.patch("k", patch, &append, seq, false)
+            }
+            .expect("new seq");
+            assert_eq!(format!("{a:?}"), format!("{b:?}"), "frame {i}");
+            assert!(matches!(b, Change::Upsert { .. }), "an upsert either way");
+        }
+        assert_eq!(full.get("k"), delta.get("k"));
+        assert_eq!(
+            delta.get("k"),
+            Some(&json!({"t": [{"i": 6}, {"i": 7}], "n": 7, "o": {"x": 7}}))
+        );
+        // Outside append views a patch stays a patch.
+        let mut list = ViewStore::new();
+        list.subscribed(None, false, false);
+        list.patch("k", json!({"n": 1}), &[], None, false);
+        assert!(matches!(
+            list.patch("k", json!({"n": 2}), &[], None, false),
+            Some(Change::Patch { .. })
+        ));
     }
 
     #[test]

@@ -26,6 +26,9 @@ pub(super) enum Pending {
         /// no longer matches was replaced or removed, and its reply is skipped).
         sub: u64,
         id: Option<RequestId>,
+        /// Whether the request asked for deltas (`None`: it did not say), and whether they
+        /// are on: echoed as `delta` in `subscribed`.
+        delta: Option<bool>,
         ready: Option<Vec<Arc<EncodedFrame>>>,
     },
     /// A frame ready to go (an `error` frame).
@@ -75,12 +78,14 @@ impl Control {
     }
 }
 
-/// The `subscribed` frame as this request gets it: with its `id` echoed and the server's
-/// `limits` announced (both additive fields).
+/// The `subscribed` frame as this request gets it: with its `id` echoed, the server's
+/// `limits` announced, and — when the request said `delta` — whether deltas are on (all
+/// additive fields).
 pub(super) fn subscribed_reply(
     subscribed: &EncodedFrame,
     id: Option<&RequestId>,
     limits: &Map<String, Value>,
+    delta: Option<bool>,
 ) -> Arc<EncodedFrame> {
     let mut value = match subscribed.json() {
         Ok(Value::Object(map)) => map,
@@ -91,6 +96,9 @@ pub(super) fn subscribed_reply(
         value.insert("id".into(), id.to_json());
     }
     value.insert("limits".into(), Value::Object(limits.clone()));
+    if let Some(on) = delta {
+        value.insert("delta".into(), Value::Bool(on));
+    }
     Arc::new(EncodedFrame::encode(&Value::Object(value)))
 }
 
@@ -106,12 +114,14 @@ mod tests {
             Value::Object(m) => m,
             _ => unreachable!(),
         };
-        let reply = subscribed_reply(&base, Some(&RequestId::Text("a".into())), &limits);
+        let reply = subscribed_reply(&base, Some(&RequestId::Text("a".into())), &limits, None);
         assert_eq!(
             reply.json().unwrap(),
             json!({"op":"subscribed","view":"T/list","id":"a","limits":{"max_subscriptions":64}})
         );
-        let reply = subscribed_reply(&base, None, &limits);
-        assert!(reply.json().unwrap().get("id").is_none());
+        let reply = subscribed_reply(&base, None, &limits, Some(true));
+        let reply = reply.json().unwrap();
+        assert!(reply.get("id").is_none());
+        assert_eq!(reply["delta"], json!(true));
     }
 }

@@ -19,6 +19,7 @@
 //! clients are told to flush and close.
 
 mod control;
+mod delta;
 mod registry;
 mod snapshots;
 
@@ -35,6 +36,7 @@ use crate::project::{EncodedFrame, Published, SnapshotError, ViewId};
 use crate::supervise::TaskExit;
 use crate::websocket::protocol::{ErrorCode, Refusal, RequestId};
 use control::{subscribed_reply, Control, Pending};
+use delta::DeltaKeys;
 use registry::{Phase, Registry};
 use snapshots::{Lookup, SnapshotCache, SnapshotKey, Waiter};
 
@@ -106,6 +108,9 @@ pub(crate) enum Command {
         take: Option<usize>,
         /// Echoed in the `subscribed` (or `error`) frame that answers it.
         id: Option<RequestId>,
+        /// Whether the request asked for deltas (`None`: it did not say) and they apply (an
+        /// append view): `Some(true)` turns them on; echoed in `subscribed`.
+        delta: Option<bool>,
     },
     Unsubscribe {
         client: u64,
@@ -130,6 +135,8 @@ pub(crate) struct BusConfig {
     pub queue_size: usize,
     /// The `limits` announced in `subscribed` frames.
     pub limits: Map<String, Value>,
+    /// Keys each delta subscription remembers as held whole (beyond it: full upserts).
+    pub delta_keys: usize,
 }
 
 /// A snapshot encoded by a worker, for the subscriptions waiting for this version.
@@ -154,6 +161,7 @@ pub(crate) async fn run(
         next_sub: 1,
         queue_size: config.queue_size,
         limits: config.limits,
+        delta_keys: config.delta_keys,
         outbox: VecDeque::new(),
         engine: engine.clone(),
         streak: 0,
@@ -208,6 +216,7 @@ struct Bus {
     next_sub: u64,
     queue_size: usize,
     limits: Map<String, Value>,
+    delta_keys: usize,
     /// Start requests the engine's queue had no room for yet (the bus never waits on it: the
     /// engine may be waiting on the bus).
     outbox: VecDeque<Request>,
@@ -248,11 +257,16 @@ impl Bus {
                 skip,
                 take,
                 id,
+                delta,
             } => {
                 let sub = self.next_sub;
                 self.next_sub += 1;
                 let client_id = client.id;
-                if self.registry.add(view, key.clone(), client.clone(), sub) {
+                let keys = (delta == Some(true)).then(|| DeltaKeys::new(self.delta_keys));
+                if self
+                    .registry
+                    .add(view, key.clone(), client.clone(), sub, keys)
+                {
                     self.metrics.subscribed(view);
                 }
                 self.control.push(
@@ -262,6 +276,7 @@ impl Bus {
                         key: key.clone(),
                         sub,
                         id,
+                        delta,
                         ready: None,
                     },
                 );
@@ -317,20 +332,25 @@ impl Bus {
     fn publish(&mut self, frames: &[Published]) {
         let mut lagging: Vec<u64> = Vec::new();
         let cap = self.queue_size;
+        let mut tally = DeltaTally::default();
         for p in frames {
             self.snapshots.published(p.view, p.seq);
             for entry in self.registry.recipients_mut(p.view, &p.key) {
-                if lagging.contains(&entry.client.id) {
+                if lagging.contains(&entry.client.id) || matches!(entry.phase, Phase::Requested) {
                     continue;
                 }
+                let frame = match &mut entry.delta {
+                    Some(keys) => tally.pick(keys, &p.key, &p.frame, p.delta.as_ref()),
+                    None => &p.frame,
+                };
                 match &mut entry.phase {
                     Phase::Live => {
-                        if !entry.client.offer(&p.frame) {
+                        if !entry.client.offer(frame) {
                             lagging.push(entry.client.id);
                         }
                     }
                     Phase::Requested => {}
-                    Phase::Starting(held) if held.len() < cap => held.push(p.frame.clone()),
+                    Phase::Starting(held) if held.len() < cap => held.push(frame.clone()),
                     // More held frames than its queue holds: it could not take them anyway.
                     Phase::Starting(_) => {
                         entry.client.lag.raise();
@@ -339,6 +359,7 @@ impl Bus {
                 }
             }
         }
+        tally.report(&self.metrics);
         for id in lagging {
             self.metrics.client_dropped_lagging();
             self.drop_client(id);
@@ -353,21 +374,43 @@ impl Bus {
             kind,
         } = start;
         // From the engine's answer on, frames come after the starting version: hold them.
-        match self.registry.get_mut(
+        let mut tally = DeltaTally::default();
+        let resumed = match self.registry.get_mut(
             request.client,
             request.view,
             request.key.as_deref(),
             request.sub,
         ) {
-            Some(entry) => entry.phase = Phase::Starting(Vec::new()),
+            Some(entry) => {
+                entry.phase = Phase::Starting(Vec::new());
+                // Resume frames in order, each in the encoding this subscription takes.
+                match &kind {
+                    StartKind::Resumed(frames) => Some(
+                        frames
+                            .iter()
+                            .map(|f| match &mut entry.delta {
+                                Some(keys) => {
+                                    tally.pick(keys, &f.key, &f.full, f.delta.as_ref()).clone()
+                                }
+                                None => f.full.clone(),
+                            })
+                            .collect::<Vec<_>>(),
+                    ),
+                    StartKind::Snapshot(_) => None,
+                }
+            }
             None => {
                 // Replaced or gone meanwhile: its reply is skipped.
                 self.flush(request.client);
                 return;
             }
-        }
+        };
+        tally.report(&self.metrics);
         match kind {
-            StartKind::Resumed(frames) => self.ready(&request, &subscribed, Ok(frames)),
+            StartKind::Resumed(_) => {
+                let frames = resumed.unwrap_or_default();
+                self.ready(&request, &subscribed, Ok(frames))
+            }
             StartKind::Snapshot(None) => self.ready(&request, &subscribed, Ok(Vec::new())),
             StartKind::Snapshot(Some(job)) => {
                 let key = SnapshotKey::of(&request, job.seq);
@@ -417,13 +460,21 @@ impl Bus {
         let Some(pending) = self.control.start_mut(request.client, request.sub) else {
             return; // the client is gone
         };
-        let Pending::Start { ready, id, .. } = pending else {
+        let Pending::Start {
+            ready, id, delta, ..
+        } = pending
+        else {
             return;
         };
         match frames {
             Ok(frames) => {
                 let mut all = Vec::with_capacity(frames.len() + 1);
-                all.push(subscribed_reply(subscribed, id.as_ref(), &self.limits));
+                all.push(subscribed_reply(
+                    subscribed,
+                    id.as_ref(),
+                    &self.limits,
+                    *delta,
+                ));
                 all.extend(frames);
                 *ready = Some(all);
             }
@@ -493,6 +544,40 @@ impl Bus {
                     return;
                 }
             }
+        }
+    }
+}
+
+/// Counts of the encodings picked for delta subscriptions, reported once per batch.
+#[derive(Default)]
+struct DeltaTally {
+    deltas: u64,
+    full: u64,
+    evicted: u64,
+}
+
+impl DeltaTally {
+    /// The frame `keys`' subscription gets (see [`DeltaKeys::pick`]), counted.
+    fn pick<'a>(
+        &mut self,
+        keys: &mut DeltaKeys,
+        key: &Arc<str>,
+        full: &'a Arc<EncodedFrame>,
+        delta: Option<&'a Arc<EncodedFrame>>,
+    ) -> &'a Arc<EncodedFrame> {
+        let (frame, picked) = keys.pick(key, full, delta);
+        if picked.delta {
+            self.deltas += 1;
+        } else {
+            self.full += 1;
+        }
+        self.evicted += u64::from(picked.evicted);
+        frame
+    }
+
+    fn report(&self, metrics: &Metrics) {
+        if self.deltas + self.full > 0 {
+            metrics.delta_frames(self.deltas, self.full, self.evicted);
         }
     }
 }

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::delta::DeltaKeys;
 use super::ClientHandle;
 use crate::project::{EncodedFrame, ViewId};
 
@@ -26,6 +27,8 @@ pub(crate) struct Entry {
     /// The bus's id of this subscription; a re-subscribe replaces it.
     pub sub: u64,
     pub phase: Phase,
+    /// An append-view subscription that asked for deltas: the keys it holds whole.
+    pub delta: Option<DeltaKeys>,
 }
 
 /// Subscribers of one view.
@@ -63,6 +66,7 @@ impl Registry {
         key: Option<Arc<str>>,
         client: ClientHandle,
         sub: u64,
+        delta: Option<DeltaKeys>,
     ) -> bool {
         let Some(subs) = self.views.get_mut(view) else {
             return false;
@@ -72,6 +76,7 @@ impl Registry {
             client,
             sub,
             phase: Phase::Requested,
+            delta,
         };
         let fresh = match &key {
             None => subs.all.insert(id, entry).is_none(),

@@ -36,6 +36,11 @@ pub struct WebSocketConfig {
     pub timeouts: ConnectionTimeouts,
     /// Behind a load balancer: where the client's address comes from (default: the TCP peer).
     pub client_ip: Option<ClientIpHeader>,
+    /// Keys of an append view each subscription with `"delta":true` remembers as held whole
+    /// (default 4 096): a frame about a key it does not remember (first sight, or forgotten,
+    /// oldest first, beyond this bound) is sent as the full `upsert` instead of a `patch`.
+    /// The bound limits memory, never correctness (docs/PROTOCOL.md, "Append deltas").
+    pub delta_keys_per_subscription: usize,
 }
 
 impl WebSocketConfig {
@@ -73,6 +78,7 @@ impl Default for WebSocketConfig {
             limits: ConnectionLimits::default(),
             timeouts: ConnectionTimeouts::default(),
             client_ip: None,
+            delta_keys_per_subscription: 4_096,
         }
     }
 }

@@ -30,7 +30,7 @@ use tokio::time::Instant;
 use crate::health::{HealthMonitor, StreamStatus};
 use crate::metrics::Metrics;
 use crate::mutation::Mutation;
-use crate::project::{EncodedFrame, Projector, Published, SnapshotJob, ViewId};
+use crate::project::{EncodedFrame, LogFrame, Projector, Published, SnapshotJob, ViewId};
 use crate::ready::Readiness;
 use crate::source::RawUpdate;
 use crate::store::{Store, StoreConfig, StoreError};
@@ -53,8 +53,8 @@ pub(crate) struct StartRequest {
 
 /// How a subscription starts.
 pub(crate) enum StartKind {
-    /// Resumed: the frames after the client's cursor.
-    Resumed(Vec<Arc<EncodedFrame>>),
+    /// Resumed: the frames after the client's cursor (both encodings of append views').
+    Resumed(Vec<LogFrame>),
     /// A snapshot to encode (none for append views).
     Snapshot(Option<SnapshotJob>),
 }
@@ -409,7 +409,7 @@ impl Engine {
             Request::Start(request) => {
                 let resumed = request.after.and_then(|after| {
                     self.projector
-                        .resume(request.view, request.key.as_deref(), after)
+                        .resume_frames(request.view, request.key.as_deref(), after)
                 });
                 let subscribed = self
                     .projector

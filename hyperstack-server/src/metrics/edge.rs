@@ -113,6 +113,9 @@ pub(super) struct EdgeMetrics {
     snapshots_encoded: AtomicU64,
     snapshots_shared: AtomicU64,
     snapshot_evictions: AtomicU64,
+    delta_sent: AtomicU64,
+    delta_full: AtomicU64,
+    delta_evicted: AtomicU64,
 }
 
 impl EdgeMetrics {
@@ -166,6 +169,24 @@ impl EdgeMetrics {
         }
     }
 
+    pub fn delta_frames(&self, deltas: u64, full: u64, evicted: u64) {
+        add(&self.delta_sent, deltas);
+        add(&self.delta_full, full);
+        if evicted > 0 && self.delta_evicted.fetch_add(evicted, Ordering::Relaxed) == 0 {
+            tracing::info!(
+                "first key forgotten by a delta subscription (its bound of keys held is reached; that key's next frame is sent as a full upsert); all are counted in hyperstack_append_delta_keys_evicted_total"
+            );
+        }
+    }
+
+    pub fn delta_counts(&self) -> (u64, u64, u64) {
+        (
+            self.delta_sent.load(Ordering::Relaxed),
+            self.delta_full.load(Ordering::Relaxed),
+            self.delta_evicted.load(Ordering::Relaxed),
+        )
+    }
+
     pub fn snapshot_counts(&self) -> (u64, u64, u64) {
         (
             self.snapshots_encoded.load(Ordering::Relaxed),
@@ -189,10 +210,19 @@ impl EdgeMetrics {
         }
         let (commands, batches, streak) = self.bus_counts();
         let (encoded, shared, evicted) = self.snapshot_counts();
+        let (deltas, full, forgotten) = self.delta_counts();
+        let name = header(
+            out,
+            "append_delta_frames_total counter Append-view frames sent to subscriptions that asked for deltas, by encoding (full: the entity's first frame for the subscription, or a key it no longer remembers).",
+        );
+        for (encoding, value) in [("delta", deltas), ("full", full)] {
+            let _ = writeln!(out, "hyperstack_{name}{{encoding=\"{encoding}\"}} {value}");
+        }
         for (family, value) in [
             ("snapshots_encoded_total counter Snapshots encoded (once per view version and range).", encoded),
             ("snapshots_shared_total counter Subscriptions served a snapshot encoded for another subscription of the same view version.", shared),
             ("snapshot_cache_evictions_total counter Encoded snapshots evicted from the bus's bounded cache (encoded again when asked for).", evicted),
+            ("append_delta_keys_evicted_total counter Keys a delta subscription forgot at its bound (their next frame is a full upsert).", forgotten),
             ("bus_commands_total counter Client commands the bus handled.", commands),
             ("bus_batches_total counter Committed batches the bus fanned out.", batches),
             (

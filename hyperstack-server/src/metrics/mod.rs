@@ -351,6 +351,18 @@ impl Metrics {
         self.edge.snapshot_cache_evicted(n);
     }
 
+    /// Append-view frames sent to delta subscriptions as deltas and as full upserts, and keys
+    /// those subscriptions forgot at their bound (logged once).
+    pub(crate) fn delta_frames(&self, deltas: u64, full: u64, evicted: u64) {
+        self.edge.delta_frames(deltas, full, evicted);
+    }
+
+    /// Append-view frames sent to delta subscriptions as deltas, as full upserts, and keys
+    /// forgotten at the bound, so far.
+    pub fn delta_counts(&self) -> (u64, u64, u64) {
+        self.edge.delta_counts()
+    }
+
     /// Snapshots encoded, snapshots shared, and cached snapshots evicted, so far.
     pub fn snapshot_counts(&self) -> (u64, u64, u64) {
         self.edge.snapshot_counts()

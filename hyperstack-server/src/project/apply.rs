@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::derived::Delta;
 use super::frame::{self, DataFrame, Emitted, Op};
+use super::log::LogFrame;
 use super::store::value_at;
 use super::{EncodedFrame, EntityJson, EntityState, Kind, Published, ViewId, ViewInfo, ViewState};
 use crate::mutation::{Change, Mutation};
@@ -86,8 +87,11 @@ pub(super) fn apply_change(
                         }
                     }
                     Tag::Append => {
+                        // Every client can take the full entity; clients that asked for
+                        // deltas and hold the entity take the patch of the same `seq`.
                         let full = whole(&mut full, entity, &store_key)?;
-                        out.publish(v, &m.key, Op::Upsert, Some(emitted(full, &hidden)), vec![]);
+                        let delta = existed.then(|| (patch, append.clone()));
+                        out.publish_full_and_delta(v, &m.key, emitted(full, &hidden), delta);
                     }
                     Tag::Derived => {
                         let full = whole(&mut full, entity, &store_key)?;
@@ -178,6 +182,9 @@ pub(super) struct Publisher<'a> {
     out: Vec<Published>,
 }
 
+/// The operation, data and append paths of a frame to encode.
+type FrameParts<'a> = (Op, Option<Emitted<'a>>, Vec<&'a str>);
+
 /// What [`super::Projector::apply`] does for a view.
 #[derive(Clone, Copy)]
 enum Tag {
@@ -236,24 +243,57 @@ impl<'a> Publisher<'a> {
         data: Option<Emitted<'_>>,
         append: Vec<&str>,
     ) {
+        self.publish_encoded(view, key, (op, data, append), None);
+    }
+
+    /// Publishes an append view's frame: the full `upsert`, and with `delta` (the changed
+    /// fields and append paths of an entity that existed) its `patch` encoding under the same
+    /// `seq`.
+    fn publish_full_and_delta(
+        &mut self,
+        view: ViewId,
+        key: &Arc<str>,
+        full: Emitted<'_>,
+        delta: Option<(Emitted<'_>, Vec<&str>)>,
+    ) {
+        let delta = delta.map(|(data, append)| (Op::Patch, Some(data), append));
+        self.publish_encoded(view, key, (Op::Upsert, Some(full), Vec::new()), delta);
+    }
+
+    fn publish_encoded(
+        &mut self,
+        view: ViewId,
+        key: &Arc<str>,
+        frame: FrameParts<'_>,
+        delta: Option<FrameParts<'_>>,
+    ) {
         let info = &self.infos[view];
         let state = &mut self.views[view];
         state.seq += 1;
-        let frame = Arc::new(EncodedFrame::encode(&DataFrame {
-            mode: info.mode,
-            entity: &info.full_name,
-            op,
-            key,
-            data,
-            append,
-            seq: state.seq.to_string(),
-        }));
-        state.log.push(state.seq, key.clone(), frame.clone());
+        let seq = state.seq.to_string();
+        let encode = |(op, data, append): FrameParts<'_>| {
+            Arc::new(EncodedFrame::encode(&DataFrame {
+                mode: info.mode,
+                entity: &info.full_name,
+                op,
+                key,
+                data,
+                append,
+                seq: seq.clone(),
+            }))
+        };
+        let frame = LogFrame {
+            key: key.clone(),
+            full: encode(frame),
+            delta: delta.map(encode),
+        };
+        state.log.push(state.seq, frame.clone());
         self.out.push(Published {
             view,
             key: key.clone(),
             seq: state.seq,
-            frame,
+            frame: frame.full,
+            delta: frame.delta,
         });
     }
 

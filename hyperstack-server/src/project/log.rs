@@ -10,10 +10,22 @@ use fjall::Keyspace;
 use super::frame::EncodedFrame;
 use crate::store::{codec, log_key};
 
+/// One frame of a view as the log keeps it: both encodings of an append view's frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LogFrame {
+    /// The entity the frame is about.
+    pub key: Arc<str>,
+    /// The frame every client can take (an append view's full `upsert`).
+    pub full: Arc<EncodedFrame>,
+    /// An append view's `patch` of the same change and `seq`, for clients that asked for
+    /// deltas and hold the entity already (`None`: the frame has no delta encoding).
+    pub delta: Option<Arc<EncodedFrame>>,
+}
+
 /// The last `capacity` frames of one view, with their sequence numbers and entity keys.
 pub(crate) struct ResumeLog {
     capacity: usize,
-    entries: VecDeque<(u64, Arc<str>, Arc<EncodedFrame>)>,
+    entries: VecDeque<(u64, LogFrame)>,
     /// Entries from this index on are not written to the store yet.
     unwritten: usize,
     /// Sequence numbers that fell out of the log and are still in the store.
@@ -34,23 +46,23 @@ impl ResumeLog {
     /// A log holding stored entries (oldest first), all already written.
     pub fn restore(
         capacity: usize,
-        stored: impl IntoIterator<Item = (u64, Arc<str>, Arc<EncodedFrame>)>,
+        stored: impl IntoIterator<Item = (u64, LogFrame)>,
     ) -> ResumeLog {
         let mut log = ResumeLog::new(capacity);
-        for (seq, key, frame) in stored {
-            log.push(seq, key, frame);
+        for (seq, frame) in stored {
+            log.push(seq, frame);
         }
         log.unwritten = log.entries.len();
         log
     }
 
     /// Records a frame; sequence numbers must increase by one per frame.
-    pub fn push(&mut self, seq: u64, key: Arc<str>, frame: Arc<EncodedFrame>) {
+    pub fn push(&mut self, seq: u64, frame: LogFrame) {
         if self.capacity == 0 {
             return;
         }
         if self.entries.len() == self.capacity {
-            if let Some((old, _, _)) = self.entries.pop_front() {
+            if let Some((old, _)) = self.entries.pop_front() {
                 // Entries before `unwritten` are in the store: delete this one there too.
                 if self.unwritten > 0 {
                     self.unwritten -= 1;
@@ -58,7 +70,7 @@ impl ResumeLog {
                 }
             }
         }
-        self.entries.push_back((seq, key, frame));
+        self.entries.push_back((seq, frame));
     }
 
     /// Writes the entries added since the last commit and deletes those that fell out.
@@ -71,11 +83,11 @@ impl ResumeLog {
         for seq in self.dropped.drain(..) {
             batch.remove(keyspace, log_key(view, seq).to_vec());
         }
-        for (seq, key, frame) in self.entries.range(self.unwritten..) {
+        for (seq, f) in self.entries.range(self.unwritten..) {
             batch.insert(
                 keyspace,
                 log_key(view, *seq).to_vec(),
-                codec::log_entry(key, frame),
+                codec::log_entry(&f.key, &f.full, f.delta.as_deref()),
             );
         }
         self.unwritten = self.entries.len();
@@ -84,12 +96,7 @@ impl ResumeLog {
     /// The frames with a sequence number above `after`, up to `current` (the view's latest),
     /// restricted to `key` when given. `None` when `after` is ahead of `current` or some of
     /// those frames have already been dropped.
-    pub fn after(
-        &self,
-        after: u64,
-        current: u64,
-        key: Option<&str>,
-    ) -> Option<Vec<Arc<EncodedFrame>>> {
+    pub fn after(&self, after: u64, current: u64, key: Option<&str>) -> Option<Vec<LogFrame>> {
         if after > current {
             return None;
         }
@@ -100,12 +107,12 @@ impl ResumeLog {
         if oldest > after + 1 {
             return None;
         }
-        let start = self.entries.partition_point(|(seq, _, _)| *seq <= after);
+        let start = self.entries.partition_point(|(seq, _)| *seq <= after);
         Some(
             self.entries
                 .range(start..)
-                .filter(|(_, k, _)| key.is_none_or(|key| &**k == key))
-                .map(|(_, _, f)| f.clone())
+                .filter(|(_, f)| key.is_none_or(|key| &*f.key == key))
+                .map(|(_, f)| f.clone())
                 .collect(),
         )
     }
@@ -115,14 +122,18 @@ impl ResumeLog {
 mod tests {
     use super::*;
 
-    fn frame(n: u64) -> Arc<EncodedFrame> {
-        Arc::new(EncodedFrame::encode(&n))
+    fn frame(n: u64, key: &str) -> LogFrame {
+        LogFrame {
+            key: Arc::from(key),
+            full: Arc::new(EncodedFrame::encode(&n)),
+            delta: None,
+        }
     }
 
-    fn seqs(frames: Option<Vec<Arc<EncodedFrame>>>) -> Option<Vec<u64>> {
+    fn seqs(frames: Option<Vec<LogFrame>>) -> Option<Vec<u64>> {
         frames.map(|f| {
             f.iter()
-                .map(|f| f.json().unwrap().as_u64().unwrap())
+                .map(|f| f.full.json().unwrap().as_u64().unwrap())
                 .collect()
         })
     }
@@ -131,11 +142,7 @@ mod tests {
     fn keeps_the_last_frames() {
         let mut log = ResumeLog::new(3);
         for seq in 1..=5 {
-            log.push(
-                seq,
-                Arc::from(if seq % 2 == 0 { "even" } else { "odd" }),
-                frame(seq),
-            );
+            log.push(seq, frame(seq, if seq % 2 == 0 { "even" } else { "odd" }));
         }
         assert_eq!(seqs(log.after(2, 5, None)), Some(vec![3, 4, 5]));
         assert_eq!(seqs(log.after(3, 5, None)), Some(vec![4, 5]));
@@ -149,7 +156,7 @@ mod tests {
     fn empty_and_zero_capacity() {
         let mut log = ResumeLog::new(0);
         assert_eq!(seqs(log.after(0, 0, None)), Some(vec![]));
-        log.push(1, Arc::from("k"), frame(1));
+        log.push(1, frame(1, "k"));
         assert_eq!(seqs(log.after(0, 1, None)), None);
         assert_eq!(seqs(log.after(1, 1, None)), Some(vec![]));
     }

@@ -12,7 +12,10 @@
 //!   An entity entering it → `upsert` with the complete entity; a change inside it → `patch`;
 //!   the least recently updated one pushed out → `delete` (it stays in the store and in the
 //!   state view, and comes back whole when it is updated again).
-//! * **append** view: `upsert` with the full merged entity on every change (no snapshot).
+//! * **append** view: `upsert` with the full merged entity on every change (no snapshot);
+//!   a change of an entity that existed is also encoded as a `patch` with the changed fields
+//!   and appended items under the same `seq` ([`Published::delta`]), for clients that asked
+//!   for deltas (the bus picks one encoding per client; the resume log keeps both).
 //! * **derived** views (filter → sort → limit): `upsert` when an entity enters the window,
 //!   `delete` when it leaves, `patch` when a member changes. Their order covers every entity
 //!   of the store, whatever is in memory.
@@ -54,6 +57,7 @@ use crate::store::hot::{HotStats, HotTable, Record};
 use crate::store::{DataLocation, Identity, Store, StoreConfig, StoreError};
 use derived::Derived;
 use frame::{SortJson, SubscribedFrame};
+pub(crate) use log::LogFrame;
 use log::ResumeLog;
 use window::ListWindow;
 
@@ -88,6 +92,10 @@ pub struct Published {
     pub seq: u64,
     /// The encoded frame.
     pub frame: Arc<EncodedFrame>,
+    /// Append views: the same change as a `patch` (changed fields, appended items at their
+    /// append paths) under the same `seq`, for clients that asked for deltas and already
+    /// hold the entity. `None` for other views and for an entity's first frame.
+    pub delta: Option<Arc<EncodedFrame>>,
 }
 
 /// Why a mutation was rejected (the projector is unchanged).
@@ -414,6 +422,18 @@ impl Projector {
         key: Option<&str>,
         after: u64,
     ) -> Option<Vec<Arc<EncodedFrame>>> {
+        self.resume_frames(view, key, after)
+            .map(|frames| frames.into_iter().map(|f| f.full).collect())
+    }
+
+    /// Like [`Projector::resume`], with each frame's key and delta encoding (append views),
+    /// so a client that asked for deltas can be served either encoding.
+    pub(crate) fn resume_frames(
+        &self,
+        view: ViewId,
+        key: Option<&str>,
+        after: u64,
+    ) -> Option<Vec<LogFrame>> {
         let state = self.views.get(view)?;
         let key = if matches!(state.kind, Kind::State) {
             key

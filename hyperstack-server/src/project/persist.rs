@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::log::ResumeLog;
+use super::log::{LogFrame, ResumeLog};
 use super::window::ListWindow;
 use super::{Kind, Projector};
 use crate::store::{codec, entity_key_of, entity_prefix, log_seq_of, Store, StoreError};
@@ -81,8 +81,13 @@ pub(super) fn restore(p: &mut Projector) -> Result<(), StoreError> {
                 keyspace: "log",
                 reason: "short key".into(),
             })?;
-            let (key, frame) = codec::parse_log_entry(&v)?;
-            entries.push((seq, key, Arc::new(frame)));
+            let (key, full, delta) = codec::parse_log_entry(&v)?;
+            let frame = LogFrame {
+                key,
+                full: Arc::new(full),
+                delta: delta.map(Arc::new),
+            };
+            entries.push((seq, frame));
         }
         view.log = ResumeLog::restore(p.cache.resume_log_size, entries);
     }

@@ -149,6 +149,7 @@ impl ServerBuilder {
                     view_count: views.len(),
                     queue_size: ws_config.message_queue_size,
                     limits,
+                    delta_keys: ws_config.delta_keys_per_subscription,
                 },
                 metrics.clone(),
             ),

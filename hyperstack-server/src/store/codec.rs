@@ -82,24 +82,55 @@ pub(crate) fn parse_entity(bytes: &[u8]) -> Result<Map<String, Value>, StoreErro
     })
 }
 
-/// A resume-log entry: the frame's entity key and the encoded frame.
-pub(crate) fn log_entry(key: &str, frame: &EncodedFrame) -> Vec<u8> {
+/// Flag bits of a resume-log entry's first byte.
+const LOG_FULL_GZIP: u8 = 1;
+const LOG_HAS_DELTA: u8 = 2;
+const LOG_DELTA_GZIP: u8 = 4;
+
+/// A resume-log entry: the frame's entity key, the encoded frame and, for append views, its
+/// delta encoding. Layout: flags (bit 0: the frame is gzip'd, bit 1: a delta follows the key,
+/// bit 2: the delta is gzip'd), the key's length (u16 BE) and bytes, then — with a delta —
+/// its length (u32 BE) and bytes, then the frame. Entries written before deltas existed
+/// (flags 0 or 1) read back unchanged.
+pub(crate) fn log_entry(key: &str, frame: &EncodedFrame, delta: Option<&EncodedFrame>) -> Vec<u8> {
     let len = u16::try_from(key.len()).unwrap_or(u16::MAX);
-    let mut out = Vec::with_capacity(3 + key.len() + frame.payload.len());
-    out.push(u8::from(frame.binary));
+    let extra = delta.map_or(0, |d| 4 + d.payload.len());
+    let mut out = Vec::with_capacity(3 + key.len() + extra + frame.payload.len());
+    let mut flags = if frame.binary { LOG_FULL_GZIP } else { 0 };
+    if let Some(d) = delta {
+        flags |= LOG_HAS_DELTA;
+        if d.binary {
+            flags |= LOG_DELTA_GZIP;
+        }
+    }
+    out.push(flags);
     out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(&key.as_bytes()[..usize::from(len)]);
+    if let Some(d) = delta {
+        let dlen = u32::try_from(d.payload.len()).unwrap_or(u32::MAX);
+        out.extend_from_slice(&dlen.to_be_bytes());
+        out.extend_from_slice(&d.payload[..dlen as usize]);
+    }
     out.extend_from_slice(&frame.payload);
     out
 }
 
+/// A resume-log entry read back: key, frame, and the delta encoding when it has one.
+pub(crate) type LogEntry = (Arc<str>, EncodedFrame, Option<EncodedFrame>);
+
 /// Reads a resume-log entry.
-pub(crate) fn parse_log_entry(bytes: &[u8]) -> Result<(Arc<str>, EncodedFrame), StoreError> {
+pub(crate) fn parse_log_entry(bytes: &[u8]) -> Result<LogEntry, StoreError> {
     let corrupt = || StoreError::Corrupt {
         keyspace: "log",
         reason: "truncated entry".into(),
     };
-    let (&flag, rest) = bytes.split_first().ok_or_else(corrupt)?;
+    let (&flags, rest) = bytes.split_first().ok_or_else(corrupt)?;
+    if flags & !(LOG_FULL_GZIP | LOG_HAS_DELTA | LOG_DELTA_GZIP) != 0 {
+        return Err(StoreError::Corrupt {
+            keyspace: "log",
+            reason: format!("unknown entry flags {flags:#x}"),
+        });
+    }
     let len = usize::from(u16::from_be_bytes(
         rest.get(..2)
             .ok_or_else(corrupt)?
@@ -108,13 +139,30 @@ pub(crate) fn parse_log_entry(bytes: &[u8]) -> Result<(Arc<str>, EncodedFrame), 
     ));
     let key = rest.get(2..2 + len).ok_or_else(corrupt)?;
     let key = std::str::from_utf8(key).map_err(|_| corrupt())?;
-    let payload = rest.get(2 + len..).ok_or_else(corrupt)?;
+    let mut rest = rest.get(2 + len..).ok_or_else(corrupt)?;
+    let delta = if flags & LOG_HAS_DELTA != 0 {
+        let dlen: [u8; 4] = rest
+            .get(..4)
+            .ok_or_else(corrupt)?
+            .try_into()
+            .map_err(|_| corrupt())?;
+        let dlen = usize::try_from(u32::from_be_bytes(dlen)).map_err(|_| corrupt())?;
+        let payload = rest.get(4..4 + dlen).ok_or_else(corrupt)?;
+        rest = rest.get(4 + dlen..).ok_or_else(corrupt)?;
+        Some(EncodedFrame {
+            payload: Bytes::copy_from_slice(payload),
+            binary: flags & LOG_DELTA_GZIP != 0,
+        })
+    } else {
+        None
+    };
     Ok((
         Arc::from(key),
         EncodedFrame {
-            payload: Bytes::copy_from_slice(payload),
-            binary: flag == 1,
+            payload: Bytes::copy_from_slice(rest),
+            binary: flags & LOG_FULL_GZIP != 0,
         },
+        delta,
     ))
 }
 
@@ -173,8 +221,18 @@ mod tests {
             ("pump".to_string(), "abc".to_string(), FORMAT)
         );
         let frame = EncodedFrame::encode(&json!({"op": "patch", "data": {"a": 1}}));
-        let (key, back) = parse_log_entry(&log_entry("k1", &frame)).unwrap();
-        assert_eq!((&*key, back), ("k1", frame));
+        let (key, back, delta) = parse_log_entry(&log_entry("k1", &frame, None)).unwrap();
+        assert_eq!((&*key, back, delta), ("k1", frame.clone(), None));
+        let small = EncodedFrame::encode(&json!({"op": "patch"}));
+        for (full, d) in [(&frame, &small), (&small, &frame)] {
+            let (key, back, delta) = parse_log_entry(&log_entry("k2", full, Some(d))).unwrap();
+            assert_eq!((&*key, &back, delta.as_ref()), ("k2", full, Some(d)));
+        }
+        let bytes = log_entry("k3", &small, Some(&frame));
+        for cut in 1..bytes.len() - small.payload.len() {
+            assert!(parse_log_entry(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        assert!(parse_log_entry(&[8, 0, 0]).is_err(), "unknown flags");
         let Value::Object(obj) = json!({"a": [1, 2], "b": null}) else {
             unreachable!()
         };

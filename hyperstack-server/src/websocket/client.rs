@@ -371,6 +371,7 @@ async fn handle_text(text: &str, session: &mut Session, ctx: &ClientContext) -> 
             take,
             epoch,
             id,
+            delta,
         } => {
             // A cursor from another server run would replay a different history.
             let after = after.filter(|_| epoch.as_deref().is_none_or(|e| e == &*ctx.epoch));
@@ -414,6 +415,8 @@ async fn handle_text(text: &str, session: &mut Session, ctx: &ClientContext) -> 
                 skip,
                 take,
                 id,
+                // Deltas apply to append views only; others always send patches.
+                delta: delta.map(|on| on && info.mode == "append"),
             };
             let _ = ctx.bus.send(cmd).await;
             Reply::None

@@ -39,7 +39,8 @@ impl RequestId {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientMessage {
     /// `{"view":"Token/list","key":"*"}` (seed form) or with `"op":"subscribe"`; extensions:
-    /// `after` (resume cursor), `skip` / `take` (list snapshot window), `id` (echoed).
+    /// `after` (resume cursor), `skip` / `take` (list snapshot window), `id` (echoed),
+    /// `delta` (append views: patches instead of full upserts for entities already sent).
     Subscribe {
         /// Full view name.
         view: String,
@@ -55,6 +56,9 @@ pub enum ClientMessage {
         epoch: Option<String>,
         /// Echoed in the `subscribed` or `error` frame that answers it.
         id: Option<RequestId>,
+        /// `"delta":true|false`: whether an append view may send the changes of an entity
+        /// the client holds as a `patch` (`None`: not said, full upserts).
+        delta: Option<bool>,
     },
     /// `{"op":"unsubscribe","view":..,"key"?:..}`.
     Unsubscribe {
@@ -210,6 +214,7 @@ struct Raw {
     take: Option<usize>,
     epoch: Option<String>,
     id: Option<Value>,
+    delta: Option<Value>,
 }
 
 /// Parses a text message. Errors are the `error` frame to answer with.
@@ -313,6 +318,11 @@ pub fn parse(text: &str, limits: &ParseLimits) -> Result<ClientMessage, Box<Refu
                     ))
                 }
             };
+            let delta = match raw.delta {
+                None | Some(Value::Null) => None,
+                Some(Value::Bool(on)) => Some(on),
+                Some(_) => return Err(malformed(Some(view), id, "`delta` must be true or false")),
+            };
             Ok(ClientMessage::Subscribe {
                 view,
                 key: raw.key,
@@ -321,6 +331,7 @@ pub fn parse(text: &str, limits: &ParseLimits) -> Result<ClientMessage, Box<Refu
                 take: raw.take,
                 epoch: raw.epoch,
                 id,
+                delta,
             })
         }
         Some(other) => Err(malformed(
@@ -367,10 +378,11 @@ mod tests {
                 take: None,
                 epoch: None,
                 id: None,
+                delta: None,
             }
         );
         assert_eq!(
-            p(r#"{"op":"subscribe","view":"Token/list","after":"42","skip":5,"take":10,"id":7}"#)
+            p(r#"{"op":"subscribe","view":"Token/list","after":"42","skip":5,"take":10,"id":7,"delta":true}"#)
                 .unwrap(),
             ClientMessage::Subscribe {
                 view: "Token/list".into(),
@@ -380,6 +392,7 @@ mod tests {
                 take: Some(10),
                 epoch: None,
                 id: Some(RequestId::Number(7)),
+                delta: Some(true),
             }
         );
         assert_eq!(p(r#"{"op":"ping"}"#).unwrap(), ClientMessage::Ping);
@@ -407,6 +420,8 @@ mod tests {
             (r#"{"view":7}"#, "cannot parse"),
             (r#"{"view":"x","id":-3}"#, "`id`"),
             (r#"{"view":"x","id":[1]}"#, "`id`"),
+            (r#"{"view":"x","delta":1}"#, "`delta`"),
+            (r#"{"view":"x","delta":"yes"}"#, "`delta`"),
         ] {
             let r = p(text).unwrap_err();
             assert_eq!(r.code, ErrorCode::MalformedMessage);

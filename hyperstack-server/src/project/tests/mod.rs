@@ -1,5 +1,6 @@
 //! Projector tests on the pump stack (`Token`: state, list, append, trending, latest).
 
+mod deltas;
 mod derived;
 mod snapshot;
 mod views;
