@@ -8,6 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::*;
+use hyperstack_server::metrics::ResumeOutcome;
 use hyperstack_server::{RunningServer, Server, ServerError, StoreError, WebSocketConfig};
 use serde_json::json;
 
@@ -86,11 +87,36 @@ async fn a_restart_continues_entities_sequence_numbers_and_resume_logs() {
         .send(json!({"view": "Token/state", "key": "k007"}))
         .await;
     reader.next_json().await;
-    let rows = rows(&reader.read_snapshot().await);
+    let state_rows = rows(&reader.read_snapshot().await);
     assert_eq!(
-        rows,
+        state_rows,
         vec![json!({"key": "k007", "data": {"trade_count": 7, "name": "T7"}})]
     );
+
+    // Cursors that cannot be resumed get a snapshot, and each outcome is counted.
+    for (cursor, outcome) in [
+        (
+            json!({"after": "3", "epoch": "another-run"}),
+            ResumeOutcome::OtherEpoch,
+        ),
+        (
+            json!({"after": "100000", "epoch": epoch}),
+            ResumeOutcome::Ahead,
+        ),
+    ] {
+        let mut c = Client::connect(server.local_addr()).await;
+        let mut request = cursor;
+        request["view"] = json!("Token/list");
+        c.send(request).await;
+        assert_eq!(c.next_json().await["resumed"], false, "{outcome:?}");
+        assert_eq!(rows(&c.read_snapshot().await).len(), 35, "{outcome:?}");
+        assert_eq!(server.metrics().resumes(outcome), 1, "{outcome:?}");
+    }
+    assert_eq!(server.metrics().resumes(ResumeOutcome::Resumed), 1);
+    assert!(server
+        .metrics()
+        .render_prometheus()
+        .contains("hyperstack_resumes_total{outcome=\"resumed\"} 1"));
     server.shutdown(Duration::from_secs(5)).await;
 }
 

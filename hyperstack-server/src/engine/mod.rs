@@ -28,7 +28,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use crate::health::{HealthMonitor, StreamStatus};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, ResumeOutcome};
 use crate::mutation::Mutation;
 use crate::project::{EncodedFrame, LogFrame, Projector, Published, SnapshotJob, ViewId};
 use crate::ready::Readiness;
@@ -408,8 +408,17 @@ impl Engine {
             }
             Request::Start(request) => {
                 let resumed = request.after.and_then(|after| {
-                    self.projector
-                        .resume_frames(request.view, request.key.as_deref(), after)
+                    let frames =
+                        self.projector
+                            .resume_frames(request.view, request.key.as_deref(), after);
+                    self.metrics.resume(match &frames {
+                        Some(_) => ResumeOutcome::Resumed,
+                        None if after > self.projector.current_seq(request.view) => {
+                            ResumeOutcome::Ahead
+                        }
+                        None => ResumeOutcome::Expired,
+                    });
+                    frames
                 });
                 let subscribed = self
                     .projector

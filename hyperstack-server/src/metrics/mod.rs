@@ -14,12 +14,15 @@ use std::time::Duration;
 mod bootstrap;
 mod edge;
 mod resolver;
+mod resume;
 mod store;
 
 use bootstrap::BootstrapMetrics;
 use edge::EdgeMetrics;
 pub use edge::RefusalReason;
 use resolver::ResolverMetrics;
+use resume::ResumeMetrics;
+pub use resume::ResumeOutcome;
 use store::StoreMetrics;
 
 /// Counters of one view.
@@ -49,6 +52,7 @@ pub struct Metrics {
     resolvers: ResolverMetrics,
     edge: EdgeMetrics,
     bootstrap: BootstrapMetrics,
+    resumes: ResumeMetrics,
 }
 
 /// Adds to a counter without ever wrapping.
@@ -87,6 +91,7 @@ impl Metrics {
             resolvers: ResolverMetrics::default(),
             edge: EdgeMetrics::default(),
             bootstrap: BootstrapMetrics::default(),
+            resumes: ResumeMetrics::default(),
         }
     }
 
@@ -162,6 +167,16 @@ impl Metrics {
     /// A client was dropped because its queue was full.
     pub fn client_dropped_lagging(&self) {
         add(&self.dropped_lagging, 1);
+    }
+
+    /// A subscription carried a cursor; what became of it.
+    pub(crate) fn resume(&self, outcome: ResumeOutcome) {
+        self.resumes.record(outcome);
+    }
+
+    /// Subscriptions whose cursor had this outcome so far.
+    pub fn resumes(&self, outcome: ResumeOutcome) -> u64 {
+        self.resumes.count(outcome)
     }
 
     /// Clients dropped for lagging so far.
@@ -440,6 +455,7 @@ impl Metrics {
         self.resolvers.render(&mut out);
         self.edge.render(&mut out);
         self.bootstrap.render(&mut out);
+        self.resumes.render(&mut out);
         out
     }
 }

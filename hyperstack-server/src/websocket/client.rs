@@ -22,7 +22,7 @@ use super::limits::Bucket;
 use super::protocol::{self, ClientMessage, ErrorCode, ParseLimits, Refusal, RequestId};
 use crate::bus::{text_frame, ClientHandle, Command, LagSignal};
 use crate::config::{ConnectionLimits, ConnectionTimeouts};
-use crate::metrics::{Metrics, RefusalReason};
+use crate::metrics::{Metrics, RefusalReason, ResumeOutcome};
 use crate::project::{EncodedFrame, ViewInfo};
 use crate::supervise::CloseAll;
 
@@ -374,7 +374,11 @@ async fn handle_text(text: &str, session: &mut Session, ctx: &ClientContext) -> 
             delta,
         } => {
             // A cursor from another server run would replay a different history.
-            let after = after.filter(|_| epoch.as_deref().is_none_or(|e| e == &*ctx.epoch));
+            let same_epoch = epoch.as_deref().is_none_or(|e| e == &*ctx.epoch);
+            if after.is_some() && !same_epoch {
+                ctx.metrics.resume(ResumeOutcome::OtherEpoch);
+            }
+            let after = after.filter(|_| same_epoch);
             let info = match lookup(&ctx.views, &view, &id) {
                 Ok(info) => info,
                 Err(r) => return Reply::Refused(r),
