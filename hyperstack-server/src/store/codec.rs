@@ -37,8 +37,11 @@ struct IdentityRecord {
 }
 
 /// Version of the store's layout this build writes. Format 2 writes the transform's entity
-/// states in a binary encoding (format 1: JSON). A store of a newer format is refused.
-pub(crate) const FORMAT: u32 = 2;
+/// states in a binary encoding (format 1: JSON). Format 3 keeps the applied version of an
+/// account in its entity's state record where the stack has a version holder
+/// (`transform/versions.rs`) instead of updating its `accounts` record, which a format-2
+/// build would not see. A store of a newer format is refused.
+pub(crate) const FORMAT: u32 = 3;
 
 /// Oldest format this build reads: its records are read as they are, and the identity is
 /// rewritten with [`FORMAT`] when the store is opened, so that an older build, which could not
@@ -260,33 +263,35 @@ mod tests {
     }
 
     #[test]
-    fn a_format_1_store_is_opened_and_marked_format_2() {
+    fn an_older_store_is_opened_and_marked_with_the_current_format() {
         use crate::store::{DataLocation, Store, StoreConfig, IDENTITY_KEY};
-        let dir = tempfile::tempdir().unwrap();
-        let config = StoreConfig {
-            location: DataLocation::Dir(dir.path().to_path_buf()),
-            ..StoreConfig::default()
-        };
         let id = Identity {
             stack_name: "pump".into(),
             fingerprint: "abc".into(),
         };
-        let older = meta(&IdentityRecord {
-            stack: "pump".into(),
-            fingerprint: "abc".into(),
-            format: OLDEST_FORMAT,
-        });
-        {
+        for format in OLDEST_FORMAT..FORMAT {
+            let dir = tempfile::tempdir().unwrap();
+            let config = StoreConfig {
+                location: DataLocation::Dir(dir.path().to_path_buf()),
+                ..StoreConfig::default()
+            };
+            let older = meta(&IdentityRecord {
+                stack: "pump".into(),
+                fingerprint: "abc".into(),
+                format,
+            });
+            {
+                let (store, created) = Store::open(&config, &id).unwrap();
+                assert!(created);
+                let mut batch = store.batch();
+                batch.insert(&store.meta, IDENTITY_KEY, older);
+                store.commit(batch).unwrap();
+            }
             let (store, created) = Store::open(&config, &id).unwrap();
-            assert!(created);
-            let mut batch = store.batch();
-            batch.insert(&store.meta, IDENTITY_KEY, older);
-            store.commit(batch).unwrap();
+            assert!(!created);
+            let stored = store.meta(IDENTITY_KEY).unwrap().unwrap();
+            assert_eq!(parse_identity(&stored).unwrap().2, FORMAT);
         }
-        let (store, created) = Store::open(&config, &id).unwrap();
-        assert!(!created);
-        let stored = store.meta(IDENTITY_KEY).unwrap().unwrap();
-        assert_eq!(parse_identity(&stored).unwrap().2, FORMAT);
     }
 
     #[test]

@@ -14,10 +14,10 @@
 //! | --- | --- | --- |
 //! | `meta` | name | identity, epoch, checkpoint, view state |
 //! | `entities` | entity index, entity key | the entity as clients see it (JSON) |
-//! | `states` | entity index, entity key | the transform's typed state of the entity |
+//! | `states` | entity index, entity key | the transform's typed state of the entity (with its own account's last applied version, `transform/versions.rs`) |
 //! | `lookups` | entity, lookup, looked-up value | primary key |
 //! | `queue` | entity, lookup, value, sequence | an unresolved item |
-//! | `accounts` | account address | last (slot, write version) applied |
+//! | `accounts` | account address | last (slot, write version) applied, unless a later one is in the account's state |
 //! | `signatures` | slot, signature | (empty) |
 //! | `log` | view index, view seq | encoded frame (resume log) |
 //! | `resolved` | 0, resolver, input / 1, resolver, input, entity, field, entity key | a resolver's value / a reference to it (crate::resolve) |

@@ -31,6 +31,7 @@ mod resolved;
 mod state;
 mod state_codec;
 mod unresolved;
+mod versions;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -143,6 +144,9 @@ pub struct Transformer {
     /// Per entity type: its lookup indexes.
     lookups: Vec<lookup::Indexes>,
     dedup: Dedup,
+    /// The entity type whose states hold the applied versions of their own accounts
+    /// (versions.rs).
+    version_holder: Option<usize>,
     unresolved: unresolved::Unresolved,
     seq: (u64, u64),
     store: Store,
@@ -219,6 +223,7 @@ impl Transformer {
         let progress = Progress::load(&store)?;
         Ok(Transformer {
             decoder: StackDecoder::new(stack),
+            version_holder: versions::holder(&plan),
             plan: Arc::new(plan),
             tables,
             lookups,
@@ -409,7 +414,11 @@ impl Transformer {
 
     /// Marks `update` applied; `false` when it was applied before (a duplicate).
     fn admit(&mut self, update: &RawUpdate) -> bool {
-        match self.dedup.admit(update) {
+        let admitted = match update {
+            RawUpdate::Account(a) => self.admit_account(a),
+            RawUpdate::Transaction(t) => Ok(self.dedup.admit_transaction(t)),
+        };
+        match admitted {
             Ok(new) => {
                 if !new {
                     self.stats.duplicates += 1;
@@ -484,7 +493,11 @@ impl Transformer {
     pub fn apply(&mut self, update: &RawUpdate, out: &mut Vec<Mutation>) {
         // Drop what was applied before right away; an update is marked applied when it is
         // (ordered stacks hold a slot's updates first), so a restart re-applies held ones.
-        match self.dedup.is_new(update) {
+        let new = match update {
+            RawUpdate::Account(a) => self.account_is_new(a),
+            RawUpdate::Transaction(t) => Ok(self.dedup.is_new_transaction(t)),
+        };
+        match new {
             Ok(true) => {}
             Ok(false) => {
                 self.stats.duplicates += 1;
@@ -546,7 +559,7 @@ impl Transformer {
         steps.retain(|step| {
             let admitted = match step {
                 Step::Transaction(t) => Ok(self.dedup.admit_transaction(t)),
-                Step::Account { update, .. } => self.dedup.admit_account(update),
+                Step::Account { update, .. } => self.admit_account(update),
             };
             match admitted {
                 Ok(true) => true,

@@ -12,7 +12,7 @@ use super::lookup::Target;
 use super::state::{EntityState, FieldState};
 use super::state_codec;
 use super::KeyVal;
-use crate::source::{AccountUpdate, RawUpdate, Signature, TransactionUpdate};
+use crate::source::{Pubkey, Signature, TransactionUpdate};
 use crate::store::hot::{HotStats, HotTable, Record};
 use crate::store::{codec, signature_key, signature_of, Store, StoreError};
 
@@ -49,6 +49,7 @@ impl Record for EntityState {
             key: Arc::from(s.key),
             fields: s.fields,
             stopped: s.stopped,
+            applied: None,
         })
     }
 }
@@ -118,8 +119,9 @@ impl Record for Version {
 
 /// Which updates were applied, so a source that sends some again (a Yellowstone stream
 /// resumed with `from_slot`, a replay restarted mid-way) applies nothing twice: per account the
-/// last `(slot, write_version)` applied — exact, for every account ever seen — and the
-/// signatures of the transactions of the last `window` slots.
+/// last `(slot, write_version)` applied — exact, for every account ever seen; together with
+/// the versions entity states hold (`versions.rs`) — and the signatures of the transactions
+/// of the last `window` slots.
 pub(crate) struct Dedup {
     accounts: HotTable<Version>,
     signatures: HashMap<Signature, u64>,
@@ -156,45 +158,35 @@ impl Dedup {
         Ok(d)
     }
 
-    /// Whether `update` was not applied yet (and is not older than what was).
-    pub fn is_new(&mut self, update: &RawUpdate) -> Result<bool, StoreError> {
-        match update {
-            RawUpdate::Account(a) => self.is_new_account(a),
-            RawUpdate::Transaction(t) => Ok(!self.signatures.contains_key(&t.signature)),
-        }
+    /// Whether transaction `t` was not applied yet.
+    pub fn is_new_transaction(&self, t: &TransactionUpdate) -> bool {
+        !self.signatures.contains_key(&t.signature)
     }
 
-    fn is_new_account(&mut self, a: &AccountUpdate) -> Result<bool, StoreError> {
-        Ok(match self.accounts.get(&a.pubkey.0)? {
-            Some(v) => (a.slot, a.write_version) > (v.0, v.1),
-            None => true,
-        })
+    /// The last `(slot, write_version)` of `account` recorded in the `accounts` keyspace.
+    /// Where an entity state holds the account's versions, the state may have a later one
+    /// (`transform/versions.rs`).
+    pub fn account_version(&mut self, account: &Pubkey) -> Result<Option<(u64, u64)>, StoreError> {
+        Ok(self.accounts.get(&account.0)?.map(|v| (v.0, v.1)))
     }
 
-    /// Marks `update` applied if it is new; returns whether it was.
-    pub fn admit(&mut self, update: &RawUpdate) -> Result<bool, StoreError> {
-        match update {
-            RawUpdate::Account(a) => self.admit_account(a),
-            RawUpdate::Transaction(t) => Ok(self.admit_transaction(t)),
-        }
-    }
-
-    /// [`Dedup::admit`] of an account write.
-    pub fn admit_account(&mut self, a: &AccountUpdate) -> Result<bool, StoreError> {
-        if !self.is_new_account(a)? {
-            return Ok(false);
-        }
+    /// Records `(slot, write_version)` as the last applied of `account`.
+    pub fn set_account_version(
+        &mut self,
+        account: &Pubkey,
+        (slot, write_version): (u64, u64),
+    ) -> Result<(), StoreError> {
         // Updated in place when known (no new hot-set entry, no key copy).
-        match self.accounts.get_mut(&a.pubkey.0)? {
-            Some(v) => *v = Version(a.slot, a.write_version),
+        match self.accounts.get_mut(&account.0)? {
+            Some(v) => *v = Version(slot, write_version),
             None => self
                 .accounts
-                .insert(&a.pubkey.0, Version(a.slot, a.write_version)),
+                .insert(&account.0, Version(slot, write_version)),
         }
-        Ok(true)
+        Ok(())
     }
 
-    /// [`Dedup::admit`] of a transaction.
+    /// Marks transaction `t` applied; returns whether it was new (not applied before).
     pub fn admit_transaction(&mut self, t: &TransactionUpdate) -> bool {
         if self.signatures.contains_key(&t.signature) {
             return false;

@@ -47,6 +47,9 @@ pub(crate) struct EntityState {
     pub fields: Vec<FieldState>,
     /// Fields whose `stop` instruction touched the entity: they keep their value.
     pub stopped: Vec<usize>,
+    /// The last `(slot, write version)` applied of the account whose address is this
+    /// entity's key, when this entity type holds account versions (`transform/versions.rs`).
+    pub applied: Option<(u64, u64)>,
 }
 
 impl EntityState {
@@ -56,6 +59,7 @@ impl EntityState {
             key,
             fields: vec![FieldState::Unset; fields],
             stopped: Vec::new(),
+            applied: None,
         }
     }
 }

@@ -1,6 +1,8 @@
 //! The binary encoding of an entity's transform state (`states` keyspace).
 //!
-//! A record starts with [`TAG`], then the entity key, the fields and the stopped fields.
+//! A record starts with [`TAG`], then the entity key, the fields and the stopped fields; a
+//! record starting with [`TAG_APPLIED`] (store format 3) ends with the `(slot, write version)`
+//! last applied of the entity's own account (`transform/versions.rs`).
 //! Numbers are varints, decoded values are written item by item, and what is JSON anyway
 //! (append lists, merged objects, resolved values) is kept as JSON text. Records written by
 //! format 1 stores are JSON objects (they start with `{`, never [`TAG`]) and are still read.
@@ -20,6 +22,9 @@ use crate::store::StoreError;
 /// First byte of a binary state record (a JSON record starts with `{`).
 pub(crate) const TAG: u8 = 0xB1;
 
+/// First byte of a binary state record that ends with its account's applied version.
+pub(crate) const TAG_APPLIED: u8 = 0xB2;
+
 /// How deep values may nest in a record (decoded values nest as deep as their IDL types).
 const MAX_DEPTH: usize = 64;
 
@@ -27,7 +32,11 @@ const MAX_DEPTH: usize = 64;
 pub(crate) fn encode(state: &EntityState) -> Vec<u8> {
     let mut out = Vec::with_capacity(16 + state.key.len() + 12 * state.fields.len());
     let mut w = Writer(&mut out);
-    w.u8(TAG);
+    w.u8(if state.applied.is_some() {
+        TAG_APPLIED
+    } else {
+        TAG
+    });
     w.bytes(state.key.as_bytes());
     w.len(state.fields.len());
     for f in &state.fields {
@@ -37,13 +46,18 @@ pub(crate) fn encode(state: &EntityState) -> Vec<u8> {
     for &i in &state.stopped {
         w.len(i);
     }
+    if let Some((slot, write_version)) = state.applied {
+        w.uvar(u128::from(slot));
+        w.uvar(u128::from(write_version));
+    }
     out
 }
 
 /// Decodes a record written by [`encode`].
 pub(crate) fn decode(bytes: &[u8]) -> Result<EntityState, StoreError> {
     let mut r = Reader::new(bytes, "states");
-    if r.u8()? != TAG {
+    let tag = r.u8()?;
+    if tag != TAG && tag != TAG_APPLIED {
         return Err(r.corrupt("not a state record"));
     }
     let key: Arc<str> = Arc::from(r.str()?);
@@ -58,11 +72,17 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<EntityState, StoreError> {
         let i = r.u64()?;
         stopped.push(usize::try_from(i).map_err(|_| r.corrupt("field index out of range"))?);
     }
+    let applied = if tag == TAG_APPLIED {
+        Some((r.u64()?, r.u64()?))
+    } else {
+        None
+    };
     r.finish()?;
     Ok(EntityState {
         key,
         fields,
         stopped,
+        applied,
     })
 }
 
@@ -394,6 +414,7 @@ mod tests {
                 },
             ],
             stopped: vec![0, 300],
+            applied: Some((u64::MAX, 1 << 40)),
         }
     }
 
@@ -409,6 +430,20 @@ mod tests {
         assert!(same(&state, &back), "{state:?}\n{back:?}");
         let empty = EntityState::new(Arc::from(""), 0);
         assert!(same(&empty, &decode(&encode(&empty)).unwrap()));
+    }
+
+    #[test]
+    fn a_state_without_an_applied_version_is_written_as_format_2_wrote_it() {
+        let mut state = every_kind();
+        let with = encode(&state);
+        assert_eq!(with[0], TAG_APPLIED);
+        state.applied = None;
+        let without = encode(&state);
+        // Format 2's records: the same bytes, minus the tag's difference and the version.
+        assert_eq!(without[0], TAG);
+        assert_eq!(without[1..], with[1..without.len()]);
+        assert_eq!(decode(&without).unwrap().applied, None);
+        assert_eq!(decode(&with).unwrap().applied, Some((u64::MAX, 1 << 40)));
     }
 
     #[test]
