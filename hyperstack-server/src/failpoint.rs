@@ -7,7 +7,8 @@
 //!
 //! `HYPERSTACK_FAILPOINTS` holds `name=action` pairs separated by `;`, where an action is
 //! `panic`, `abort` (the process ends at once, like `kill -9`: nothing is flushed),
-//! `sleep(<ms>)`, `enospc` (a place that can fail with an I/O error fails with "no space left
+//! `sleep(<ms>)`, `pause` (the hitting thread waits until a test calls [`release`]; see
+//! [`paused`]), `enospc` (a place that can fail with an I/O error fails with "no space left
 //! on device", through its real error path; see [`hit_io`]; elsewhere it does nothing), or
 //! any of these after `<n>*` to fire only on the `n`-th hit (`bus.publish=3*panic`). For
 //! example:
@@ -25,6 +26,7 @@
 //! | `engine.commit` | the engine, after a batch is written into a store batch and before that batch is committed (`abort`: a crash between write and commit; `enospc`: the commit fails as on a full disk) |
 //! | `ingest.source` | the source task, before it starts streaming (`sleep` holds a restarted server in its catch-up) |
 //! | `websocket.accept` | the accept loop, after a TCP connection is accepted |
+//! | `snapshot.batch` | a snapshot encoding (a blocking worker), after a batch frame other than the last was handed to the bus (`enospc`: the encoding fails as on a store read error) |
 
 use std::time::Duration;
 
@@ -37,6 +39,8 @@ pub enum Action {
     Abort,
     /// Blocks the hitting thread for this long.
     Sleep(Duration),
+    /// Blocks the hitting thread until [`release`] is called for the failpoint.
+    Pause,
     /// The place fails with an I/O error "no space left on device" ([`hit_io`]); places that
     /// cannot fail ([`hit`]) ignore it.
     Enospc,
@@ -91,12 +95,15 @@ pub fn parse(spec: &str) -> Result<Vec<(String, Rule)>, SpecError> {
             "panic" => Action::Panic,
             "abort" => Action::Abort,
             "enospc" => Action::Enospc,
+            "pause" => Action::Pause,
             other => {
                 let ms = other
                     .strip_prefix("sleep(")
                     .and_then(|r| r.strip_suffix(')'))
                     .and_then(|ms| ms.trim().parse::<u64>().ok())
-                    .ok_or_else(|| bad("action must be panic, abort, enospc or sleep(<ms>)"))?;
+                    .ok_or_else(|| {
+                        bad("action must be panic, abort, enospc, pause or sleep(<ms>)")
+                    })?;
                 Action::Sleep(Duration::from_millis(ms))
             }
         };
@@ -109,7 +116,7 @@ pub fn parse(spec: &str) -> Result<Vec<(String, Rule)>, SpecError> {
 mod active {
     use std::collections::HashMap;
     use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::{Mutex, OnceLock};
+    use std::sync::{Condvar, Mutex, OnceLock};
 
     use super::{Action, Rule};
 
@@ -139,6 +146,55 @@ mod active {
         })
     }
 
+    /// Threads paused at each failpoint, and releases asked for (a release lets every thread
+    /// paused at that moment go).
+    #[derive(Default)]
+    struct Pauses {
+        paused: HashMap<String, usize>,
+        releases: HashMap<String, u64>,
+    }
+
+    fn pauses() -> &'static (Mutex<Pauses>, Condvar) {
+        static PAUSES: OnceLock<(Mutex<Pauses>, Condvar)> = OnceLock::new();
+        PAUSES.get_or_init(Default::default)
+    }
+
+    fn pause(name: &str) {
+        let (lock, cv) = pauses();
+        let mut p = lock.lock().unwrap_or_else(|e| e.into_inner());
+        let generation = p.releases.get(name).copied().unwrap_or(0);
+        *p.paused.entry(name.to_string()).or_insert(0) += 1;
+        cv.notify_all();
+        while p.releases.get(name).copied().unwrap_or(0) == generation {
+            p = cv.wait(p).unwrap_or_else(|e| e.into_inner());
+        }
+        if let Some(n) = p.paused.get_mut(name) {
+            *n -= 1;
+        }
+        cv.notify_all();
+    }
+
+    pub fn paused(name: &str) -> usize {
+        let (lock, _) = pauses();
+        let p = lock.lock().unwrap_or_else(|e| e.into_inner());
+        p.paused.get(name).copied().unwrap_or(0)
+    }
+
+    pub fn wait_paused(name: &str) {
+        let (lock, cv) = pauses();
+        let mut p = lock.lock().unwrap_or_else(|e| e.into_inner());
+        while p.paused.get(name).copied().unwrap_or(0) == 0 {
+            p = cv.wait(p).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    pub fn release(name: &str) {
+        let (lock, cv) = pauses();
+        let mut p = lock.lock().unwrap_or_else(|e| e.into_inner());
+        *p.releases.entry(name.to_string()).or_insert(0) += 1;
+        cv.notify_all();
+    }
+
     pub fn hit(name: &str) -> std::io::Result<()> {
         // Reads the environment once (the first hit).
         let _ = table();
@@ -163,6 +219,7 @@ mod active {
                 std::process::abort()
             }
             Action::Sleep(d) => std::thread::sleep(d),
+            Action::Pause => pause(name),
             Action::Enospc => {
                 tracing::warn!(failpoint = %name, "failpoint fired: failing with a full disk");
                 return Err(super::no_space());
@@ -239,6 +296,36 @@ pub fn set(name: &str, rule: Rule) {
     let _ = (name, rule);
 }
 
+/// How many threads are paused at the failpoint `name` now (its `pause` action). Always 0
+/// without the `failpoints` feature.
+pub fn paused(name: &str) -> usize {
+    #[cfg(feature = "failpoints")]
+    return active::paused(name);
+    #[cfg(not(feature = "failpoints"))]
+    {
+        let _ = name;
+        0
+    }
+}
+
+/// Blocks until a thread is paused at the failpoint `name` (its `pause` action). Without
+/// the `failpoints` feature nothing ever pauses: do not call it then (it returns at once).
+pub fn wait_paused(name: &str) {
+    #[cfg(feature = "failpoints")]
+    active::wait_paused(name);
+    #[cfg(not(feature = "failpoints"))]
+    let _ = name;
+}
+
+/// Lets every thread paused at the failpoint `name` go on. Without the `failpoints` feature
+/// this does nothing.
+pub fn release(name: &str) {
+    #[cfg(feature = "failpoints")]
+    active::release(name);
+    #[cfg(not(feature = "failpoints"))]
+    let _ = name;
+}
+
 /// Disarms the failpoint `name`. Without the `failpoints` feature this does nothing.
 pub fn clear(name: &str) {
     #[cfg(feature = "failpoints")]
@@ -254,7 +341,8 @@ mod tests {
     #[test]
     fn parses_actions_and_hit_counts() {
         let rules =
-            parse(" bus.publish=panic; store.commit = 2*abort;x=sleep(250);y=enospc").unwrap();
+            parse(" bus.publish=panic; store.commit = 2*abort;x=sleep(250);y=enospc;z=pause")
+                .unwrap();
         assert_eq!(
             rules,
             vec![
@@ -283,6 +371,13 @@ mod tests {
                     "y".to_string(),
                     Rule {
                         action: Action::Enospc,
+                        on_hit: None
+                    }
+                ),
+                (
+                    "z".to_string(),
+                    Rule {
+                        action: Action::Pause,
                         on_hit: None
                     }
                 ),
@@ -321,5 +416,32 @@ mod tests {
         hit("test.full");
         clear("test.full");
         assert!(hit_io("test.full").is_ok());
+    }
+
+    #[cfg(feature = "failpoints")]
+    #[test]
+    fn a_paused_thread_waits_for_its_release() {
+        set(
+            "test.pause",
+            Rule {
+                action: Action::Pause,
+                on_hit: Some(1),
+            },
+        );
+        let (tx, rx) = std::sync::mpsc::channel();
+        let worker = std::thread::spawn(move || {
+            hit("test.pause");
+            tx.send(()).expect("the test waits");
+            // The rule fires on the first hit only.
+            hit("test.pause");
+        });
+        wait_paused("test.pause");
+        assert_eq!(paused("test.pause"), 1);
+        assert!(rx.try_recv().is_err(), "still paused until released");
+        release("test.pause");
+        rx.recv().expect("went on after the release");
+        worker.join().expect("no panic");
+        assert_eq!(paused("test.pause"), 0);
+        clear("test.pause");
     }
 }

@@ -2,7 +2,8 @@
 //! version once): while mutations stream, waves of clients subscribe at once, and every one
 //! gets a snapshot that is exactly as new as the frames after it (the first live frame's
 //! `seq` is the snapshot's + 1, then no gap), ending with the same rows as a fresh
-//! subscriber. Real WebSocket clients on 127.0.0.1 port 0.
+//! subscriber. Snapshots stream in small batches, so subscribers can join encodings under way.
+//! Real WebSocket clients on 127.0.0.1 port 0.
 
 mod common;
 
@@ -87,8 +88,12 @@ impl Copy {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_subscribers_share_a_snapshot_never_older_than_the_frames_after_it() {
+    // Small batches: each snapshot streams as dozens of frames, so subscribers of a wave
+    // can join encodings under way (they get the frames so far, then the rest).
     let cache = EntityCacheConfig {
         max_entities_per_view: 10_000,
+        initial_snapshot_batch_size: 5,
+        subsequent_snapshot_batch_size: 10,
         ..EntityCacheConfig::default()
     };
     let server = start(cache, WebSocketConfig::default()).await;

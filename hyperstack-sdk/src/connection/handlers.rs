@@ -337,7 +337,8 @@ impl Actor {
     /// An `error` frame. A subscription refused as `rate_limited` is sent again when the
     /// server says; one refused as `too_many_subscriptions` for a state key falls back to the
     /// entity's list view, filtered here; any other refusal fails its fetches and drops it
-    /// from its streams. Errors of no request (`lagged`) are logged: the close that follows
+    /// from its streams. `snapshot_failed` after `subscribed` (the snapshot failed part way)
+    /// is such a refusal: the batches received are thrown away with the subscription. Errors of no request (`lagged`) are logged: the close that follows
     /// reconnects.
     fn server_error(
         &mut self,
@@ -348,8 +349,18 @@ impl Actor {
         retry_after_ms: Option<u64>,
     ) {
         tracing::warn!(?view, ?id, %code, %message, "server error");
-        let Some(target) = self.answered(view.as_deref(), id) else {
-            return;
+        let target = match self.answered(view.as_deref(), id) {
+            Some(target) => target,
+            // The server streams snapshots: its encoding can fail after `subscribed` and some
+            // batches. The server dropped the subscription; the batches received are thrown
+            // away with it (they never said `complete`, so nothing was applied).
+            None if code == "snapshot_failed" => {
+                match view.as_deref().and_then(|v| self.receiving.remove(v)) {
+                    Some(target) => target,
+                    None => return,
+                }
+            }
+            None => return,
         };
         if !self.subs.contains_key(&target) {
             return; // released meanwhile

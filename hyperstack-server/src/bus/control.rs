@@ -1,11 +1,13 @@
 //! Replies to a client's requests, in the order of the requests.
 //!
 //! A subscription's reply (`subscribed`, its snapshot or resume frames, and the live frames
-//! held meanwhile) is ready only once its snapshot is encoded, on a blocking worker; an
-//! `error` frame is ready at once. Each client's replies wait in a queue and leave it from the
-//! front only, so a client sees the answers to its requests in the order it sent them — an
+//! held meanwhile) starts once the engine answered; a snapshot's batches join it as a
+//! blocking worker encodes them, and the reply is whole with the `complete` batch. An `error`
+//! frame is ready at once. Each client's replies wait in a queue and leave it from the front
+//! only: the front reply sends what it has so far and holds back the replies behind it until
+//! it is whole. So a client sees the answers to its requests in the order it sent them — an
 //! `error` never overtakes the `subscribed` of an earlier request, and a small snapshot never
-//! overtakes a large one requested before it.
+//! overtakes (or interleaves with) a large one requested before it.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -18,7 +20,8 @@ use crate::websocket::protocol::RequestId;
 
 /// One reply in a client's queue.
 pub(super) enum Pending {
-    /// The reply to a subscribe: ready once the engine answered and the snapshot is encoded.
+    /// The reply to a subscribe: started once the engine answered, whole once its snapshot
+    /// is encoded.
     Start {
         view: ViewId,
         key: Option<Arc<str>>,
@@ -29,10 +32,20 @@ pub(super) enum Pending {
         /// Whether the request asked for deltas (`None`: it did not say), and whether they
         /// are on: echoed as `delta` in `subscribed`.
         delta: Option<bool>,
-        ready: Option<Vec<Arc<EncodedFrame>>>,
+        /// `None` until the engine answered.
+        reply: Option<Reply>,
     },
     /// A frame ready to go (an `error` frame).
     Frame(Arc<EncodedFrame>),
+}
+
+/// The frames of a subscribe reply known so far.
+#[derive(Default)]
+pub(super) struct Reply {
+    /// Not sent yet, in order: `subscribed` first, then the snapshot (or resume) frames.
+    pub frames: Vec<Arc<EncodedFrame>>,
+    /// Whether every frame of the reply is in (a snapshot still being encoded: not yet).
+    pub done: bool,
 }
 
 /// One client's queue.

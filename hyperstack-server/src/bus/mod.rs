@@ -4,11 +4,17 @@
 //!
 //! Starting a subscription: the bus registers it as *starting* and asks the engine, which
 //! answers — in order with the batches it publishes — with the resume frames or a snapshot
-//! job at its last commit. Frames published meanwhile are held for the subscription; a
-//! snapshot is encoded by a blocking worker, off the bus and off the engine; then the bus
-//! sends `subscribed`, the snapshot (or resume frames) and the held frames, and the
-//! subscription goes live. Replies to one client's requests — `subscribed` and `error`
-//! frames alike — leave in the order of its requests ([`control`]).
+//! job at its last commit. Frames published meanwhile are held for the subscription. The bus
+//! sends `subscribed` and the resume frames at once; a snapshot streams: a blocking worker,
+//! off the bus and off the engine, encodes it batch by batch and hands each batch to the bus
+//! through a bounded channel (the worker waits when the bus is behind), and the bus offers
+//! each batch to the subscriptions receiving that encoding as it arrives ([`snapshots`]).
+//! After the `complete` batch come the held frames, and the subscription goes live. An
+//! encoding that fails sends an `error` frame (`snapshot_failed`, with the request's `id`)
+//! to each of its subscriptions, after whatever batches they already got (never the
+//! `complete` one), and drops them: no live frame follows. Replies to one client's requests
+//! — `subscribed` and `error` frames alike — leave in the order of its requests
+//! ([`control`]).
 //!
 //! Fairness: after each client command the bus serves a waiting committed batch, and after
 //! each batch a waiting command, so neither a subscribe storm nor a burst of mutations
@@ -22,6 +28,7 @@ mod control;
 mod delta;
 mod registry;
 mod snapshots;
+mod stream;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,14 +38,15 @@ use serde_json::{Map, Value};
 use tokio::sync::{mpsc, Notify};
 
 use crate::engine::{Output, Request, Start, StartKind, StartRequest};
-use crate::metrics::{Metrics, RefusalReason};
-use crate::project::{EncodedFrame, Published, SnapshotError, ViewId};
+use crate::metrics::Metrics;
+use crate::project::{EncodedFrame, Published, ViewId};
 use crate::supervise::TaskExit;
-use crate::websocket::protocol::{ErrorCode, Refusal, RequestId};
-use control::{subscribed_reply, Control, Pending};
+use crate::websocket::protocol::RequestId;
+use control::{Control, Pending};
 use delta::DeltaKeys;
 use registry::{Phase, Registry};
 use snapshots::{Lookup, SnapshotCache, SnapshotKey, Waiter};
+use stream::Encoded;
 
 /// Encoded snapshot bytes the bus keeps for later subscribers of the same view version (a
 /// 100k-row token snapshot is about 21 MB).
@@ -139,12 +147,6 @@ pub(crate) struct BusConfig {
     pub delta_keys: usize,
 }
 
-/// A snapshot encoded by a worker, for the subscriptions waiting for this version.
-struct Encoded {
-    key: SnapshotKey,
-    frames: Result<Vec<Arc<EncodedFrame>>, SnapshotError>,
-}
-
 /// Runs the bus until the engine has stopped (its output closed): at shutdown, after the
 /// engine published its last batch.
 pub(crate) async fn run(
@@ -167,7 +169,7 @@ pub(crate) async fn run(
         streak: 0,
         snapshots: SnapshotCache::new(SNAPSHOT_CACHE_BYTES),
     };
-    let (encoded_tx, mut encoded) = mpsc::unbounded_channel::<Encoded>();
+    let (encoded_tx, mut encoded) = mpsc::channel::<Encoded>(stream::SNAPSHOT_FRAMES_IN_FLIGHT);
     let mut commands_open = true;
     loop {
         tokio::select! {
@@ -193,7 +195,7 @@ pub(crate) async fn run(
                 }
                 None => commands_open = false,
             },
-            Some(done) = encoded.recv() => bus.snapshot_done(done),
+            Some(event) = encoded.recv() => bus.snapshot_event(event),
             permit = engine.reserve(), if !bus.outbox.is_empty() => match permit {
                 Ok(permit) => {
                     if let Some(request) = bus.outbox.pop_front() {
@@ -228,7 +230,7 @@ struct Bus {
 }
 
 impl Bus {
-    fn output(&mut self, out: Output, encoded: &mpsc::UnboundedSender<Encoded>) {
+    fn output(&mut self, out: Output, encoded: &mpsc::Sender<Encoded>) {
         self.streak = 0;
         match out {
             Output::Frames(frames) => {
@@ -277,7 +279,7 @@ impl Bus {
                         sub,
                         id,
                         delta,
-                        ready: None,
+                        reply: None,
                     },
                 );
                 self.ask_engine(Request::Start(StartRequest {
@@ -367,7 +369,7 @@ impl Bus {
     }
 
     /// The engine's starting point of a subscription.
-    fn start(&mut self, start: Start, encoded: &mpsc::UnboundedSender<Encoded>) {
+    fn start(&mut self, start: Start, encoded: &mpsc::Sender<Encoded>) {
         let Start {
             request,
             subscribed,
@@ -409,96 +411,31 @@ impl Bus {
         match kind {
             StartKind::Resumed(_) => {
                 let frames = resumed.unwrap_or_default();
-                self.ready(&request, &subscribed, Ok(frames))
+                self.begin(&request, &subscribed, frames, true)
             }
-            StartKind::Snapshot(None) => self.ready(&request, &subscribed, Ok(Vec::new())),
+            StartKind::Snapshot(None) => self.begin(&request, &subscribed, Vec::new(), true),
             StartKind::Snapshot(Some(job)) => {
                 let key = SnapshotKey::of(&request, job.seq);
                 let waiter = Waiter {
-                    request,
-                    subscribed,
+                    request: request.clone(),
                 };
                 match self.snapshots.lookup(key.clone(), waiter) {
-                    (Lookup::Ready(frames), Some(w)) => {
+                    Lookup::Ready(frames) => {
                         self.metrics.snapshot_shared();
-                        self.ready(&w.request, &w.subscribed, Ok(frames.to_vec()));
+                        self.begin(&request, &subscribed, frames.to_vec(), true);
                     }
-                    (Lookup::Joined, _) => self.metrics.snapshot_shared(),
-                    (Lookup::Encode, _) => {
+                    Lookup::Joined(so_far) => {
+                        self.metrics.snapshot_shared();
+                        self.begin(&request, &subscribed, so_far, false);
+                    }
+                    Lookup::Encode => {
                         self.metrics.snapshot_encoded();
-                        let encoded = encoded.clone();
-                        tokio::task::spawn_blocking(move || {
-                            let frames = job.encode();
-                            let _ = encoded.send(Encoded { key, frames });
-                        });
+                        self.begin(&request, &subscribed, Vec::new(), false);
+                        stream::encode(job, key, encoded.clone());
                     }
-                    // `Ready` always hands the waiter back.
-                    (Lookup::Ready(_), None) => {}
                 }
             }
         }
-    }
-
-    fn snapshot_done(&mut self, done: Encoded) {
-        let (waiters, evicted) = self
-            .snapshots
-            .finish(&done.key, done.frames.as_ref().ok().map(Vec::as_slice));
-        self.metrics.snapshot_cache_evicted(evicted);
-        let frames = done.frames.map_err(|e| e.to_string());
-        for w in waiters {
-            self.ready(&w.request, &w.subscribed, frames.clone());
-        }
-    }
-
-    /// A subscription's first frames are ready: its reply is complete; send what can go.
-    fn ready(
-        &mut self,
-        request: &StartRequest,
-        subscribed: &EncodedFrame,
-        frames: Result<Vec<Arc<EncodedFrame>>, String>,
-    ) {
-        let Some(pending) = self.control.start_mut(request.client, request.sub) else {
-            return; // the client is gone
-        };
-        let Pending::Start {
-            ready, id, delta, ..
-        } = pending
-        else {
-            return;
-        };
-        match frames {
-            Ok(frames) => {
-                let mut all = Vec::with_capacity(frames.len() + 1);
-                all.push(subscribed_reply(
-                    subscribed,
-                    id.as_ref(),
-                    &self.limits,
-                    *delta,
-                ));
-                all.extend(frames);
-                *ready = Some(all);
-            }
-            Err(e) => {
-                tracing::error!(error = %e, view = request.view, "cannot read a snapshot: the subscription is dropped and the client told");
-                self.metrics.refused(RefusalReason::SnapshotFailed);
-                let refusal = Refusal {
-                    view: self.metrics.view_names().get(request.view).cloned(),
-                    id: id.take(),
-                    ..Refusal::new(
-                        ErrorCode::SnapshotFailed,
-                        "the server could not read this view's snapshot; subscribe again",
-                    )
-                };
-                *pending = Pending::Frame(text_frame(refusal.frame()));
-                if self
-                    .registry
-                    .remove(request.client, request.view, request.key.as_deref())
-                {
-                    self.metrics.unsubscribed(request.view);
-                }
-            }
-        }
-        self.flush(request.client);
     }
 
     /// Sends the client's replies that are ready, from the front of its queue, stopping at
@@ -513,36 +450,49 @@ impl Bus {
                 return;
             };
             let handle = queue.client.clone();
-            let frames: Vec<Arc<EncodedFrame>> = match front {
-                Pending::Frame(frame) => vec![frame.clone()],
+            let (frames, whole) = match front {
+                Pending::Frame(frame) => (vec![frame.clone()], true),
                 Pending::Start {
                     view,
                     key,
                     sub,
-                    ready,
+                    reply,
                     ..
-                } => match self.registry.get_mut(client, *view, key.as_deref(), *sub) {
-                    // Unsubscribed or replaced before its reply was sent.
-                    None => Vec::new(),
-                    Some(_) if ready.is_none() => return,
-                    Some(entry) => {
+                } => match (
+                    self.registry.get_mut(client, *view, key.as_deref(), *sub),
+                    reply,
+                ) {
+                    // Unsubscribed or replaced before its reply was whole: the rest is
+                    // skipped.
+                    (None, _) => (Vec::new(), true),
+                    (Some(_), None) => return,
+                    // Streaming: what is in goes now; the replies behind it wait.
+                    (Some(_), Some(reply)) if !reply.done => {
+                        (std::mem::take(&mut reply.frames), false)
+                    }
+                    (Some(entry), Some(reply)) => {
                         let held = match std::mem::replace(&mut entry.phase, Phase::Live) {
                             Phase::Starting(held) => held,
                             Phase::Requested | Phase::Live => Vec::new(),
                         };
-                        let mut frames = ready.take().unwrap_or_default();
+                        let mut frames = std::mem::take(&mut reply.frames);
                         frames.extend(held);
-                        frames
+                        (frames, true)
                     }
                 },
             };
-            queue.items.pop_front();
+            if whole {
+                queue.items.pop_front();
+            }
             for frame in &frames {
                 if !handle.offer(frame) {
                     self.metrics.client_dropped_lagging();
                     self.drop_client(client);
                     return;
                 }
+            }
+            if !whole {
+                return;
             }
         }
     }

@@ -44,14 +44,19 @@ impl SnapshotKey {
     }
 }
 
-/// A subscription waiting for an encoding under way.
+/// A subscription receiving an encoding under way: its frames go to it as they come.
+#[derive(Debug, Clone)]
 pub(crate) struct Waiter {
     pub request: StartRequest,
-    pub subscribed: Arc<EncodedFrame>,
 }
 
 enum Entry {
-    Encoding(Vec<Waiter>),
+    /// Under way: the frames encoded so far (for subscribers joining now) and who receives
+    /// the next ones.
+    Encoding {
+        frames: Vec<Arc<EncodedFrame>>,
+        waiters: Vec<Waiter>,
+    },
     Done {
         frames: Arc<[Arc<EncodedFrame>]>,
         bytes: usize,
@@ -63,9 +68,11 @@ enum Entry {
 pub(crate) enum Lookup {
     /// The finished frames: send them.
     Ready(Arc<[Arc<EncodedFrame>]>),
-    /// An encoding is under way; the subscription was added to its waiters.
-    Joined,
-    /// Nothing: the caller encodes, and the subscription waits for it.
+    /// An encoding is under way; the subscription was added to its waiters. These are the
+    /// frames encoded so far (send them first; the rest follow as [`SnapshotCache::batch`]
+    /// hands them out).
+    Joined(Vec<Arc<EncodedFrame>>),
+    /// Nothing: the caller encodes, and the subscription is its first waiter.
     Encode,
 }
 
@@ -82,7 +89,7 @@ pub(crate) struct SnapshotCache {
 
 impl SnapshotCache {
     /// A cache keeping at most `max_bytes` of finished encodings (encodings under way are
-    /// not counted: each has subscribers about to receive it).
+    /// not counted: each has subscribers receiving it).
     pub fn new(max_bytes: usize) -> SnapshotCache {
         SnapshotCache {
             entries: HashMap::new(),
@@ -93,45 +100,70 @@ impl SnapshotCache {
         }
     }
 
-    /// Looks `key` up for a subscription: finished frames, a join of an encoding under way,
-    /// or — registering the subscription as the first waiter — a request to encode.
-    pub fn lookup(&mut self, key: SnapshotKey, waiter: Waiter) -> (Lookup, Option<Waiter>) {
+    /// Looks `key` up for a subscription: finished frames, a join of an encoding under way
+    /// (with its frames so far), or — registering the subscription as the first waiter — a
+    /// request to encode.
+    pub fn lookup(&mut self, key: SnapshotKey, waiter: Waiter) -> Lookup {
         self.tick += 1;
         match self.entries.get_mut(&key) {
             Some(Entry::Done { frames, used, .. }) => {
                 *used = self.tick;
-                (Lookup::Ready(frames.clone()), Some(waiter))
+                Lookup::Ready(frames.clone())
             }
-            Some(Entry::Encoding(waiters)) => {
+            Some(Entry::Encoding { frames, waiters }) => {
                 waiters.push(waiter);
-                (Lookup::Joined, None)
+                Lookup::Joined(frames.clone())
             }
             None => {
-                self.entries.insert(key, Entry::Encoding(vec![waiter]));
-                (Lookup::Encode, None)
+                self.entries.insert(
+                    key,
+                    Entry::Encoding {
+                        frames: Vec::new(),
+                        waiters: vec![waiter],
+                    },
+                );
+                Lookup::Encode
             }
         }
     }
 
-    /// The encoding of `key` finished: returns its waiters, and keeps the frames (when they
-    /// fit the bound and are still current) for later subscribers. Returns the number of
-    /// finished snapshots evicted to make room.
-    pub fn finish(
-        &mut self,
-        key: &SnapshotKey,
-        frames: Option<&[Arc<EncodedFrame>]>,
-    ) -> (Vec<Waiter>, u64) {
-        let waiters = match self.entries.remove(key) {
-            Some(Entry::Encoding(w)) => w,
+    /// The encoding of `key` produced its next frame: keeps it for subscribers joining later
+    /// and returns who receives it now.
+    pub fn batch(&mut self, key: &SnapshotKey, frame: Arc<EncodedFrame>) -> &[Waiter] {
+        match self.entries.get_mut(key) {
+            Some(Entry::Encoding { frames, waiters }) => {
+                frames.push(frame);
+                waiters
+            }
+            // Cannot happen (a finished key gets no more frames).
+            _ => &[],
+        }
+    }
+
+    /// Stops handing `key`'s next frames to the waiters `gone` (unsubscribed or
+    /// disconnected): nothing more is kept for them.
+    pub fn forget(&mut self, key: &SnapshotKey, gone: &[u64]) {
+        if let Some(Entry::Encoding { waiters, .. }) = self.entries.get_mut(key) {
+            waiters.retain(|w| !gone.contains(&w.request.sub));
+        }
+    }
+
+    /// The encoding of `key` ended — `ok`: its last frame (`complete`) was handed out;
+    /// otherwise it failed. Returns its waiters, and keeps the frames of a complete encoding
+    /// (when they fit the bound and are still current) for later subscribers. Returns the
+    /// number of finished snapshots evicted to make room.
+    pub fn finish(&mut self, key: &SnapshotKey, ok: bool) -> (Vec<Waiter>, u64) {
+        let (frames, waiters) = match self.entries.remove(key) {
+            Some(Entry::Encoding { frames, waiters }) => (frames, waiters),
             Some(done @ Entry::Done { .. }) => {
                 // Cannot happen (one encoding per key); keep what is there.
                 self.entries.insert(key.clone(), done);
-                Vec::new()
+                return (Vec::new(), 0);
             }
-            None => Vec::new(),
+            None => return (Vec::new(), 0),
         };
         let mut evicted = 0;
-        if let Some(frames) = frames {
+        if ok {
             let bytes: usize = frames.iter().map(|f| f.payload.len()).sum();
             if bytes <= self.max_bytes && !self.stale(key) {
                 while self.bytes + bytes > self.max_bytes && self.evict_lru() {
@@ -184,7 +216,7 @@ impl SnapshotCache {
             .iter()
             .filter_map(|(k, e)| match e {
                 Entry::Done { used, .. } => Some((*used, k)),
-                Entry::Encoding(_) => None,
+                Entry::Encoding { .. } => None,
             })
             .min_by_key(|(used, _)| *used)
             .map(|(_, k)| k.clone());
@@ -223,18 +255,14 @@ mod tests {
     fn waiter(sub: u64, view: ViewId) -> Waiter {
         Waiter {
             request: request(sub, view),
-            subscribed: Arc::new(EncodedFrame {
-                payload: bytes::Bytes::from_static(b"{}"),
-                binary: false,
-            }),
         }
     }
 
     fn frames(n: usize, len: usize) -> Vec<Arc<EncodedFrame>> {
         (0..n)
-            .map(|_| {
+            .map(|i| {
                 Arc::new(EncodedFrame {
-                    payload: bytes::Bytes::from(vec![b'x'; len]),
+                    payload: bytes::Bytes::from(vec![b'a' + (i % 26) as u8; len]),
                     binary: false,
                 })
             })
@@ -245,29 +273,86 @@ mod tests {
         SnapshotKey::of(&request(0, view), seq)
     }
 
+    /// Feeds `frames` to the encoding of `key` and finishes it (as the bus does with a
+    /// worker's events); returns the evictions.
+    fn encode(c: &mut SnapshotCache, key: &SnapshotKey, frames: &[Arc<EncodedFrame>]) -> u64 {
+        for f in frames {
+            c.batch(key, f.clone());
+        }
+        c.finish(key, true).1
+    }
+
+    fn subs(waiters: &[Waiter]) -> Vec<u64> {
+        waiters.iter().map(|w| w.request.sub).collect()
+    }
+
     #[test]
     fn one_encoding_serves_every_subscriber_of_a_version() {
         let mut c = SnapshotCache::new(1 << 20);
-        let (first, _) = c.lookup(key(0, 7), waiter(1, 0));
-        assert!(matches!(first, Lookup::Encode));
-        let (second, _) = c.lookup(key(0, 7), waiter(2, 0));
-        assert!(matches!(second, Lookup::Joined));
+        assert!(matches!(c.lookup(key(0, 7), waiter(1, 0)), Lookup::Encode));
+        assert!(matches!(c.lookup(key(0, 7), waiter(2, 0)), Lookup::Joined(f) if f.is_empty()));
         let encoded = frames(3, 10);
-        let (waiters, evicted) = c.finish(&key(0, 7), Some(&encoded));
-        let subs: Vec<u64> = waiters.iter().map(|w| w.request.sub).collect();
-        assert_eq!((subs, evicted), (vec![1, 2], 0));
+        for f in &encoded {
+            assert_eq!(subs(c.batch(&key(0, 7), f.clone())), vec![1, 2]);
+        }
+        let (waiters, evicted) = c.finish(&key(0, 7), true);
+        assert_eq!((subs(&waiters), evicted), (vec![1, 2], 0));
         match c.lookup(key(0, 7), waiter(3, 0)) {
-            (Lookup::Ready(f), Some(w)) => {
-                assert_eq!(w.request.sub, 3);
+            Lookup::Ready(f) => {
+                assert_eq!(f.len(), 3);
                 assert!(f.iter().zip(&encoded).all(|(a, b)| Arc::ptr_eq(a, b)));
             }
             _ => panic!("a finished snapshot is served from the cache"),
         }
         // Another version of the view is another snapshot.
-        assert!(matches!(
-            c.lookup(key(0, 8), waiter(4, 0)).0,
-            Lookup::Encode
-        ));
+        assert!(matches!(c.lookup(key(0, 8), waiter(4, 0)), Lookup::Encode));
+    }
+
+    #[test]
+    fn a_subscriber_joining_mid_encoding_gets_the_frames_so_far_then_the_rest() {
+        let mut c = SnapshotCache::new(1 << 20);
+        let encoded = frames(5, 10);
+        c.lookup(key(0, 3), waiter(1, 0));
+        for f in &encoded[..2] {
+            assert_eq!(subs(c.batch(&key(0, 3), f.clone())), vec![1]);
+        }
+        // Joins after two frames: gets those two, then receives the other three.
+        let so_far = match c.lookup(key(0, 3), waiter(2, 0)) {
+            Lookup::Joined(f) => f,
+            _ => panic!("an encoding under way is joined"),
+        };
+        let mut received = so_far;
+        for f in &encoded[2..] {
+            let to = subs(c.batch(&key(0, 3), f.clone()));
+            assert_eq!(to, vec![1, 2]);
+            received.push(f.clone());
+        }
+        assert_eq!(received.len(), encoded.len());
+        assert!(received
+            .iter()
+            .zip(&encoded)
+            .all(|(a, b)| Arc::ptr_eq(a, b)));
+        // A subscriber gone mid-encoding receives nothing more, and is not handed back.
+        c.lookup(key(0, 3), waiter(3, 0));
+        c.forget(&key(0, 3), &[1]);
+        let (waiters, _) = c.finish(&key(0, 3), true);
+        assert_eq!(subs(&waiters), vec![2, 3]);
+    }
+
+    #[test]
+    fn a_failure_after_partial_frames_reaches_every_waiter_and_keeps_nothing() {
+        let mut c = SnapshotCache::new(1 << 20);
+        c.lookup(key(0, 1), waiter(1, 0));
+        c.batch(&key(0, 1), frames(1, 10)[0].clone());
+        // Joins after the first frame; then the encoding fails.
+        assert!(matches!(c.lookup(key(0, 1), waiter(2, 0)), Lookup::Joined(f) if f.len() == 1));
+        c.batch(&key(0, 1), frames(1, 10)[0].clone());
+        let (waiters, evicted) = c.finish(&key(0, 1), false);
+        assert_eq!((subs(&waiters), evicted), (vec![1, 2], 0));
+        assert_eq!(c.bytes(), 0);
+        // The next subscriber encodes again, from nothing.
+        assert!(matches!(c.lookup(key(0, 1), waiter(3, 0)), Lookup::Encode));
+        assert!(matches!(c.lookup(key(0, 1), waiter(4, 0)), Lookup::Joined(f) if f.is_empty()));
     }
 
     #[test]
@@ -275,35 +360,38 @@ mod tests {
         let mut c = SnapshotCache::new(1 << 20);
         for view in [0, 1] {
             c.lookup(key(view, 5), waiter(1, view));
-            c.finish(&key(view, 5), Some(&frames(1, 100)));
+            encode(&mut c, &key(view, 5), &frames(1, 100));
         }
         c.lookup(key(0, 6), waiter(2, 0));
+        c.batch(&key(0, 6), frames(1, 100)[0].clone());
         c.published(0, 6);
         assert_eq!(c.bytes(), 100);
         assert!(matches!(
-            c.lookup(key(1, 5), waiter(3, 1)).0,
+            c.lookup(key(1, 5), waiter(3, 1)),
             Lookup::Ready(_)
         ));
-        assert!(matches!(
-            c.lookup(key(0, 5), waiter(4, 0)).0,
-            Lookup::Encode
-        ));
-        // The encoding under way of seq 6 kept its waiter.
-        let (waiters, _) = c.finish(&key(0, 6), Some(&frames(1, 100)));
-        assert_eq!(waiters.len(), 1);
+        assert!(matches!(c.lookup(key(0, 5), waiter(4, 0)), Lookup::Encode));
+        // The encoding under way of seq 6 kept its waiter and its frames.
+        assert!(matches!(c.lookup(key(0, 6), waiter(5, 0)), Lookup::Joined(f) if f.len() == 1));
+        let (waiters, _) = c.finish(&key(0, 6), true);
+        assert_eq!(subs(&waiters), vec![2, 5]);
     }
 
     #[test]
-    fn an_outdated_encoding_is_handed_out_but_not_kept() {
+    fn an_encoding_outdated_while_streaming_is_handed_out_but_not_kept() {
         let mut c = SnapshotCache::new(1 << 20);
         c.lookup(key(0, 5), waiter(1, 0));
+        c.batch(&key(0, 5), frames(1, 10)[0].clone());
         c.published(0, 6);
-        let (waiters, _) = c.finish(&key(0, 5), Some(&frames(1, 10)));
+        // Still streamed to its waiters, and joinable until it ends.
+        assert_eq!(subs(c.batch(&key(0, 5), frames(1, 10)[0].clone())), vec![1]);
+        let (waiters, _) = c.finish(&key(0, 5), true);
         assert_eq!(waiters.len(), 1);
         assert_eq!(c.bytes(), 0);
+        assert!(matches!(c.lookup(key(0, 5), waiter(2, 0)), Lookup::Encode));
         // The current version is kept.
-        c.lookup(key(0, 6), waiter(2, 0));
-        c.finish(&key(0, 6), Some(&frames(1, 10)));
+        c.lookup(key(0, 6), waiter(3, 0));
+        encode(&mut c, &key(0, 6), &frames(1, 10));
         assert_eq!(c.bytes(), 10);
     }
 
@@ -314,38 +402,28 @@ mod tests {
         let mut evictions = 0;
         for view in 0..5 {
             c.lookup(key(view, 1), waiter(1, view));
-            evictions += c.finish(&key(view, 1), Some(&frames(4, 100))).1;
+            evictions += encode(&mut c, &key(view, 1), &frames(4, 100));
             assert!(c.bytes() <= 1_000);
         }
         assert_eq!(evictions, 3);
         // The evicted ones are encoded again; the kept ones are served as they were.
         for view in 0..3 {
             assert!(matches!(
-                c.lookup(key(view, 1), waiter(2, view)).0,
+                c.lookup(key(view, 1), waiter(2, view)),
                 Lookup::Encode
             ));
         }
         for view in 3..5 {
-            assert!(matches!(
-                c.lookup(key(view, 1), waiter(2, view)).0,
-                Lookup::Ready(_)
-            ));
+            match c.lookup(key(view, 1), waiter(2, view)) {
+                Lookup::Ready(f) => assert_eq!(f.len(), 4),
+                _ => panic!("a kept snapshot is served"),
+            }
         }
-        // A snapshot larger than the whole bound is handed to its waiters, never kept.
-        let (w, _) = c.finish(&key(0, 1), Some(&frames(20, 100)));
+        // A snapshot larger than the whole bound is streamed to its waiters, never kept.
+        for f in frames(20, 100) {
+            assert_eq!(subs(c.batch(&key(0, 1), f)), vec![2]);
+        }
+        let (w, _) = c.finish(&key(0, 1), true);
         assert_eq!((w.len(), c.bytes()), (1, 800));
-    }
-
-    #[test]
-    fn a_failed_encoding_is_not_kept() {
-        let mut c = SnapshotCache::new(1 << 20);
-        c.lookup(key(0, 1), waiter(1, 0));
-        c.lookup(key(0, 1), waiter(2, 0));
-        let (waiters, _) = c.finish(&key(0, 1), None);
-        assert_eq!(waiters.len(), 2);
-        assert!(matches!(
-            c.lookup(key(0, 1), waiter(3, 0)).0,
-            Lookup::Encode
-        ));
     }
 }

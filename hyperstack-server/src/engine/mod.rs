@@ -39,7 +39,7 @@ use crate::transform::Transformer;
 pub(crate) use checkpoint::Checkpoint;
 
 /// A subscription the bus asks the engine to start.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct StartRequest {
     /// The bus's id of this subscription (a re-subscribe gets a new one).
     pub sub: u64,

@@ -69,76 +69,125 @@ impl SnapshotJob {
     /// make one frame. Keys without a stored entity (a state view's unknown key) are left
     /// out. The frames are those of [`frame::snapshot_frames`](super::frame) byte for byte.
     pub fn encode(self) -> Result<Vec<Arc<EncodedFrame>>, SnapshotError> {
-        let keys = match &self.rows {
-            Rows::Keys(keys) => keys.clone(),
+        let mut frames = Vec::new();
+        self.encode_each(|frame| {
+            frames.push(frame);
+            true
+        })?;
+        Ok(frames)
+    }
+
+    /// Encodes the same frames as [`SnapshotJob::encode`], handing each to `sink` as soon
+    /// as it is encoded, in order; rows are read from the store as they are encoded (one
+    /// ahead, to know whether a batch is the last), so the first frame leaves before the
+    /// later rows are read. `sink` returning `false` stops the
+    /// encoding (nobody takes the frames any more): `Ok(false)`. `Ok(true)` once the
+    /// `complete` frame was handed over. On an error, the frames handed over so far are a
+    /// part of the snapshot only (none of them says `complete`).
+    ///
+    /// The failpoint `snapshot.batch` is hit after every frame but the last was handed over
+    /// (`enospc` there fails the encoding as a store read error would).
+    pub fn encode_each(
+        self,
+        mut sink: impl FnMut(Arc<EncodedFrame>) -> bool,
+    ) -> Result<bool, SnapshotError> {
+        let mut rows = self.stored_rows();
+        let mut next = rows.next().transpose()?;
+        let head = splice::head(self.mode, &self.view);
+        let mut first = true;
+        loop {
+            let size = if first { self.first } else { self.next }.max(1);
+            first = false;
+            let mut json = head.clone();
+            let mut n = 0;
+            while n < size {
+                let Some((key, bytes)) = next.take() else {
+                    break;
+                };
+                if n > 0 {
+                    json.push(b',');
+                }
+                self.row(&mut json, &key, &bytes)?;
+                n += 1;
+                next = rows.next().transpose()?;
+            }
+            let complete = next.is_none();
+            json.extend_from_slice(&splice::tail(complete, self.seq));
+            if !sink(Arc::new(EncodedFrame::from_json(json))) {
+                return Ok(false);
+            }
+            if complete {
+                return Ok(true);
+            }
+            crate::failpoint::hit_io("snapshot.batch")
+                .map_err(|e| StoreError::Db(fjall::Error::Io(e)))?;
+        }
+    }
+
+    /// The keys of the rows, in view order.
+    fn keys(&self) -> Box<dyn Iterator<Item = Result<Arc<str>, SnapshotError>> + '_> {
+        match &self.rows {
+            Rows::Keys(keys) => Box::new(keys.iter().cloned().map(Ok)),
             Rows::Ordered {
                 keyspace,
                 prefix,
                 skip,
                 take,
-            } => {
-                let mut keys = Vec::new();
-                for item in self
-                    .snapshot
+            } => Box::new(
+                self.snapshot
                     .prefix(keyspace, prefix)
                     .skip(*skip)
                     .take(*take)
-                {
-                    let (_, value) = item.into_inner()?;
-                    let key = std::str::from_utf8(&value).map_err(|e| StoreError::Corrupt {
-                        keyspace: "derived",
-                        reason: format!("entity key is not UTF-8: {e}"),
-                    })?;
-                    keys.push(Arc::from(key));
-                }
-                keys
-            }
-        };
-        let mut stored = Vec::with_capacity(keys.len());
-        for key in &keys {
-            if let Some(bytes) = self
-                .snapshot
-                .get(&self.entities, entity_key(self.entity, key))?
-            {
-                stored.push((key, bytes));
-            }
+                    .map(|item| {
+                        let (_, value) = item.into_inner()?;
+                        let key = std::str::from_utf8(&value).map_err(|e| StoreError::Corrupt {
+                            keyspace: "derived",
+                            reason: format!("entity key is not UTF-8: {e}"),
+                        })?;
+                        Ok(Arc::from(key))
+                    }),
+            ),
         }
-        let head = splice::head(self.mode, &self.view);
-        let mut frames = Vec::new();
-        let mut rows = stored.iter().peekable();
-        loop {
-            let size = if frames.is_empty() {
-                self.first
-            } else {
-                self.next
+    }
+
+    /// The rows with a stored entity, in view order, read as they are asked for.
+    fn stored_rows(
+        &self,
+    ) -> impl Iterator<Item = Result<(Arc<str>, fjall::Slice), SnapshotError>> + '_ {
+        self.keys().filter_map(move |key| {
+            let key = match key {
+                Ok(key) => key,
+                Err(e) => return Some(Err(e)),
             };
-            let mut json = head.clone();
-            for (i, (key, bytes)) in rows.by_ref().take(size.max(1)).enumerate() {
-                if i > 0 {
-                    json.push(b',');
-                }
-                if !splice::row(&mut json, key, bytes, &self.hidden) {
-                    // Not the compact object the store writes: parse and print it.
-                    let obj = codec::parse_entity(bytes)?;
-                    let data = Emitted {
-                        obj: &obj,
-                        hidden: &self.hidden,
-                        seq: None,
-                    };
-                    serde_json::to_writer(&mut json, &SnapshotRow { key, data }).map_err(|e| {
-                        StoreError::Corrupt {
-                            keyspace: "entities",
-                            reason: e.to_string(),
-                        }
-                    })?;
-                }
+            match self
+                .snapshot
+                .get(&self.entities, entity_key(self.entity, &key))
+            {
+                Ok(Some(bytes)) => Some(Ok((key, bytes))),
+                Ok(None) => None,
+                Err(e) => Some(Err(e.into())),
             }
-            let complete = rows.peek().is_none();
-            json.extend_from_slice(&splice::tail(complete, self.seq));
-            frames.push(Arc::new(EncodedFrame::from_json(json)));
-            if complete {
-                return Ok(frames);
-            }
+        })
+    }
+
+    /// Appends one row (`{"key":…,"data":…}`) to a batch.
+    fn row(&self, json: &mut Vec<u8>, key: &str, bytes: &[u8]) -> Result<(), SnapshotError> {
+        if splice::row(json, key, bytes, &self.hidden) {
+            return Ok(());
         }
+        // Not the compact object the store writes: parse and print it.
+        let obj = codec::parse_entity(bytes)?;
+        let data = Emitted {
+            obj: &obj,
+            hidden: &self.hidden,
+            seq: None,
+        };
+        serde_json::to_writer(json, &SnapshotRow { key, data }).map_err(|e| {
+            StoreError::Corrupt {
+                keyspace: "entities",
+                reason: e.to_string(),
+            }
+            .into()
+        })
     }
 }
