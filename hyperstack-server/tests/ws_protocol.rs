@@ -123,6 +123,9 @@ async fn state_view_by_key_and_bad_keys() {
     let tx = server.mutations();
     tx.send(token("a", json!({"name": "A"}))).await.unwrap();
     tx.send(token("b", json!({"name": "B"}))).await.unwrap();
+    // Applied (and committed) before the subscription: the engine takes mutations and
+    // subscriptions from different queues, in no fixed order between them.
+    tx.drained().await;
     let mut c = Client::connect(server.local_addr()).await;
     c.send(json!({"view": "Token/state", "key": "b"})).await;
     assert_eq!(c.next_json().await["mode"], "state");
