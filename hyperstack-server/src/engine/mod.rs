@@ -3,8 +3,7 @@
 //! into frames, in batches:
 //!
 //! 1. apply inputs (transform → projection) while more are waiting, for at most
-//!    [`StoreConfig::commit_interval`] or [`StoreConfig::max_batch`] updates (four times
-//!    both while the source's queue is at least half full: see `batch_bounds`);
+//!    [`StoreConfig::commit_interval`] or [`StoreConfig::max_batch`] updates;
 //! 2. commit everything the batch changed — entities, transform state, lookups, sequence
 //!    numbers, resume logs, the checkpoint — in one atomic store batch;
 //! 3. only then publish the batch's frames to the bus.
@@ -189,8 +188,10 @@ impl Engine {
         // Inputs referenced by an earlier run but never resolved are requested again.
         self.dispatch_resolve()?;
         loop {
-            let waiting = self.raw.as_ref().map_or(0, mpsc::Receiver::len);
-            let (max_batch, interval) = batch_bounds(&self.store_config, waiting);
+            let (max_batch, interval) = (
+                self.store_config.max_batch,
+                self.store_config.commit_interval,
+            );
             let deadline = batch.opened.map(|t| t + interval);
             let idle = batch.opened.is_some()
                 && self.raw.as_ref().is_none_or(|r| r.is_empty())
@@ -443,31 +444,6 @@ impl Engine {
     }
 }
 
-/// Source updates waiting from which the engine counts as backlogged (half the raw queue).
-const BACKLOG: usize = crate::ingest::RAW_QUEUE / 2;
-
-/// How much larger (in updates and in time) a batch may grow while backlogged.
-const BACKLOG_GROWTH: u32 = 4;
-
-/// The most updates and the longest time of the batch being built, with `waiting` source
-/// updates in the queue. Normally [`StoreConfig::max_batch`] and
-/// [`StoreConfig::commit_interval`]; while the source is backlogged (the queue at least half
-/// full: updates arrive faster than they are applied) both grow [`BACKLOG_GROWTH`]-fold, since
-/// most of a commit's cost is per record written and a record changed several times in a batch
-/// is written once: fewer, larger commits apply more updates per second and drain the queue
-/// sooner. Waiting updates are already late, so the longer batch does not delay them further;
-/// the bound drops back as soon as the queue does.
-fn batch_bounds(config: &StoreConfig, waiting: usize) -> (usize, std::time::Duration) {
-    if waiting >= BACKLOG {
-        (
-            config.max_batch.saturating_mul(BACKLOG_GROWTH as usize),
-            config.commit_interval.saturating_mul(BACKLOG_GROWTH),
-        )
-    } else {
-        (config.max_batch, config.commit_interval)
-    }
-}
-
 async fn recv_opt<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
     match rx {
         Some(rx) => rx.recv().await,
@@ -479,37 +455,5 @@ async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    #[test]
-    fn batches_grow_only_while_the_source_is_backlogged() {
-        let config = StoreConfig::default();
-        let normal = (config.max_batch, config.commit_interval);
-        assert_eq!(batch_bounds(&config, 0), normal);
-        assert_eq!(batch_bounds(&config, BACKLOG - 1), normal);
-        assert_eq!(
-            batch_bounds(&config, BACKLOG),
-            (4 * config.max_batch, 4 * config.commit_interval)
-        );
-        assert_eq!(
-            batch_bounds(&config, crate::ingest::RAW_QUEUE),
-            (4_000, Duration::from_millis(20))
-        );
-        let huge = StoreConfig {
-            max_batch: usize::MAX,
-            commit_interval: Duration::MAX,
-            ..StoreConfig::default()
-        };
-        assert_eq!(
-            batch_bounds(&huge, BACKLOG),
-            (usize::MAX, Duration::MAX),
-            "saturates"
-        );
     }
 }

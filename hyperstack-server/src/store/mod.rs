@@ -52,11 +52,10 @@ pub struct StoreConfig {
     pub location: DataLocation,
     /// Longest time a batch of applied updates stays uncommitted (default 5 ms). A batch is
     /// also committed as soon as no input is waiting, so a quiet stream commits (and
-    /// publishes) each update at once. While the source's queue is at least half full, the
-    /// engine lets a batch grow to four times this (and four times `max_batch`).
+    /// publishes) each update at once.
     pub commit_interval: Duration,
-    /// Most updates in one batch (default 1 000: larger batches lengthen the commit's tail;
-    /// four times this while the source is backlogged).
+    /// Most updates in one batch (default 1 000: larger batches lengthen the commit's tail,
+    /// and a batch's frames reach each client's queue at once).
     pub max_batch: usize,
     /// How often commits are fsynced (default every second; `None`: only at shutdown).
     /// Every commit survives a process crash regardless.
