@@ -120,18 +120,23 @@ impl Bus {
         self.flush(request.client);
     }
 
-    /// The next snapshot frame of a subscription's reply. Returns `false` when the
-    /// subscription no longer takes it (unsubscribed, replaced, or its client gone).
-    fn more(&mut self, request: &StartRequest, frame: &Arc<EncodedFrame>) -> bool {
-        let current = self
-            .registry
+    /// Whether the subscription a snapshot is for still exists (not unsubscribed, replaced,
+    /// or its client gone).
+    fn is_current(&mut self, request: &StartRequest) -> bool {
+        self.registry
             .get_mut(
                 request.client,
                 request.view,
                 request.key.as_deref(),
                 request.sub,
             )
-            .is_some();
+            .is_some()
+    }
+
+    /// The next snapshot frame of a subscription's reply. Returns `false` when the
+    /// subscription no longer takes it (unsubscribed, replaced, or its client gone).
+    fn more(&mut self, request: &StartRequest, frame: &Arc<EncodedFrame>) -> bool {
+        let current = self.is_current(request);
         let Some(Pending::Start {
             reply: Some(reply), ..
         }) = self.control.start_mut(request.client, request.sub)
@@ -162,15 +167,7 @@ impl Bus {
     /// A subscription's snapshot could not be made: its reply becomes an `error` frame —
     /// after the batches it may have sent already — and the subscription is dropped.
     fn fail(&mut self, request: &StartRequest) {
-        let current = self
-            .registry
-            .get_mut(
-                request.client,
-                request.view,
-                request.key.as_deref(),
-                request.sub,
-            )
-            .is_some();
+        let current = self.is_current(request);
         let Some(pending) = self.control.start_mut(request.client, request.sub) else {
             return; // the client is gone
         };

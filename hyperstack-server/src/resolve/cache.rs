@@ -134,19 +134,11 @@ impl ValueCache {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::store::{DataLocation, Identity, Store, StoreConfig};
+    use crate::store::Store;
     use serde_json::json;
 
     pub(crate) fn store() -> Store {
-        let config = StoreConfig {
-            location: DataLocation::Temporary,
-            ..StoreConfig::default()
-        };
-        let id = Identity {
-            stack_name: "t".into(),
-            fingerprint: "f".into(),
-        };
-        Store::open(&config, &id).unwrap().0
+        crate::store::temporary_for_tests()
     }
 
     #[test]

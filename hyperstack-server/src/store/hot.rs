@@ -173,7 +173,7 @@ impl<V: Record> HotTable<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{DataLocation, Identity, Store, StoreConfig};
+    use crate::store::Store;
 
     struct Num(u64);
 
@@ -192,15 +192,7 @@ mod tests {
     }
 
     fn store() -> Store {
-        let config = StoreConfig {
-            location: DataLocation::Temporary,
-            ..StoreConfig::default()
-        };
-        let id = Identity {
-            stack_name: "t".into(),
-            fingerprint: "f".into(),
-        };
-        Store::open(&config, &id).unwrap().0
+        crate::store::temporary_for_tests()
     }
 
     #[test]

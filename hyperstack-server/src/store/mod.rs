@@ -285,6 +285,21 @@ impl Store {
     }
 }
 
+/// A store in a temporary directory for unit tests (removed when the last handle drops).
+#[cfg(test)]
+#[allow(clippy::expect_used)]
+pub(crate) fn temporary_for_tests() -> Store {
+    let config = StoreConfig {
+        location: DataLocation::Temporary,
+        ..StoreConfig::default()
+    };
+    let id = Identity {
+        stack_name: "t".into(),
+        fingerprint: "f".into(),
+    };
+    Store::open(&config, &id).expect("a temporary store").0
+}
+
 /// A per-process unique suffix for temporary directories.
 fn rand_suffix() -> u128 {
     use std::sync::atomic::{AtomicU64, Ordering};

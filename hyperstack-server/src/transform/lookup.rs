@@ -137,18 +137,9 @@ impl Indexes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{DataLocation, Identity, StoreConfig};
 
     fn indexes(n: usize) -> (Store, Indexes) {
-        let config = StoreConfig {
-            location: DataLocation::Temporary,
-            ..StoreConfig::default()
-        };
-        let id = Identity {
-            stack_name: "t".into(),
-            fingerprint: "f".into(),
-        };
-        let store = Store::open(&config, &id).unwrap().0;
+        let store = crate::store::temporary_for_tests();
         // A hot set of one entry: every lookup past the first reads the store.
         let ix = Indexes::open(&store, 0, n, 1, &Arc::new(HotStats::default()));
         (store, ix)

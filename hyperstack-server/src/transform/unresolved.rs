@@ -265,18 +265,9 @@ fn prefix_of(key: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{DataLocation, Identity, StoreConfig};
 
     fn store() -> Store {
-        let config = StoreConfig {
-            location: DataLocation::Temporary,
-            ..StoreConfig::default()
-        };
-        let id = Identity {
-            stack_name: "t".into(),
-            fingerprint: "f".into(),
-        };
-        Store::open(&config, &id).unwrap().0
+        crate::store::temporary_for_tests()
     }
 
     fn item(slot: u64, n: u64) -> Queued {

@@ -146,18 +146,10 @@ fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{DataLocation, Identity, Store, StoreConfig};
+    use crate::store::Store;
 
     fn store() -> Store {
-        let config = StoreConfig {
-            location: DataLocation::Temporary,
-            ..StoreConfig::default()
-        };
-        let id = Identity {
-            stack_name: "t".into(),
-            fingerprint: "f".into(),
-        };
-        Store::open(&config, &id).expect("temporary store").0
+        crate::store::temporary_for_tests()
     }
 
     fn key(view: u16, n: u32) -> Box<[u8]> {
@@ -218,6 +210,22 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn a_stored_key_that_is_not_utf8_is_a_corrupt_record_not_a_panic() {
+        let store = store();
+        let index = SortIndex::new(store.derived.clone(), 1);
+        let mut batch = store.batch();
+        batch.insert(&store.derived, key(1, 5).to_vec(), vec![0xFF, 0xFE]);
+        store.commit(batch).expect("commit");
+        match index.scan_after(None, 10) {
+            Err(StoreError::Corrupt { keyspace, reason }) => {
+                assert_eq!(keyspace, "derived");
+                assert!(reason.contains("UTF-8"), "{reason}");
+            }
+            other => panic!("expected a corrupt record, got {other:?}"),
         }
     }
 

@@ -1,5 +1,4 @@
 use super::*;
-use crate::store::{DataLocation, Identity, StoreConfig};
 use hyperstack_spec::expr::parse;
 use hyperstack_spec::SortSpec;
 use serde_json::json;
@@ -73,15 +72,7 @@ fn spec(
 }
 
 fn view(sort: Option<(&str, SortOrder)>, limit: Option<usize>, filter: Option<&str>) -> TestView {
-    let config = StoreConfig {
-        location: DataLocation::Temporary,
-        ..StoreConfig::default()
-    };
-    let id = Identity {
-        stack_name: "t".into(),
-        fingerprint: "f".into(),
-    };
-    let store = Store::open(&config, &id).expect("temporary store").0;
+    let store = crate::store::temporary_for_tests();
     let d = open(&store, &spec(sort, limit, filter));
     TestView {
         d,
