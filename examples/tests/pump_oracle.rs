@@ -2,6 +2,12 @@
 //! simulator's own final state, computed by an oracle from the simulator's inputs alone (its
 //! curves and its trade log) — with the default bounds, and again with bounds of 10 (a hot
 //! set, entity cache and state table far smaller than the data: the answers must not change).
+//!
+//! Each run writes about 1.4 GB through its store (journal, flushes and compactions of a
+//! 76 MB state). That is beside this test's point — the answers — and on a CI disk still
+//! busy writing back the build, the store's fsyncs made each run 10× slower. So the data
+//! directory is RAM-backed (`/dev/shm`) where the machine has one: the store does the same
+//! file I/O, only the disk's speed is out of the measurement.
 
 mod common;
 
@@ -14,25 +20,43 @@ use examples::generator::replay::recording;
 use hyperstack_sdk::prelude::*;
 use hyperstack_server::source::replay::ReplayConfig;
 use hyperstack_server::{
-    EntityCacheConfig, RunningServer, Server, StateTableConfig, WebSocketConfig,
+    EntityCacheConfig, RateLimit, RunningServer, Server, StateTableConfig, WebSocketConfig,
 };
 use serde_json::Value;
 
 const SLOTS: u64 = 20_000;
-const WAIT: Duration = Duration::from_secs(300);
+/// A guard against a hang, far above a normal run (30–90 s on 2 cores).
+const WAIT: Duration = Duration::from_secs(600);
 
-async fn run(cache: EntityCacheConfig, table: StateTableConfig) -> (RunningServer, HyperStack) {
+/// A data directory on RAM-backed storage when there is one (see the module documentation).
+fn data_dir() -> tempfile::TempDir {
+    let shm = std::path::Path::new("/dev/shm");
+    shm.is_dir()
+        .then(|| tempfile::tempdir_in(shm).ok())
+        .flatten()
+        .unwrap_or_else(|| tempfile::tempdir().expect("a temporary directory"))
+}
+
+async fn run(
+    cache: EntityCacheConfig,
+    table: StateTableConfig,
+    dir: &std::path::Path,
+) -> (RunningServer, HyperStack) {
     let (updates, _, _) = PumpSim::new(42, 300_000_000).run_logged(SLOTS);
     // The watching client reads every frame of a replay at full speed: a queue deep enough
-    // that it is never dropped for lagging (asserted below).
+    // that it is never dropped for lagging (asserted below). It also reads every one of
+    // thousands of keys one by one: rates far above the defaults (20 subscriptions/s),
+    // which are for untrusted clients.
+    let mut ws = WebSocketConfig::new("127.0.0.1:0".parse().unwrap());
+    ws.message_queue_size = 1_000_000;
+    ws.limits.subscribe_rate = RateLimit::new(100_000.0, 100_000);
+    ws.limits.message_rate = RateLimit::new(200_000.0, 200_000);
     let server = Server::builder()
         .spec(pump_stack::spec())
-        .websocket_config(WebSocketConfig {
-            message_queue_size: 1_000_000,
-            ..WebSocketConfig::new("127.0.0.1:0".parse().unwrap())
-        })
+        .websocket_config(ws)
         .entity_cache_config(cache)
         .state_table_config(table)
+        .data_dir(dir)
         .replay(ReplayConfig::text(recording(&updates)))
         .spawn()
         .await
@@ -46,11 +70,17 @@ async fn run(cache: EntityCacheConfig, table: StateTableConfig) -> (RunningServe
     (server, hs)
 }
 
-async fn check(cache: EntityCacheConfig, table: StateTableConfig) -> RunningServer {
+/// Runs the replay and checks every view; returns the server (still running) and its data
+/// directory (removed when dropped: keep it until the server is shut down).
+async fn check(
+    cache: EntityCacheConfig,
+    table: StateTableConfig,
+) -> (RunningServer, tempfile::TempDir) {
     let (_, curves, log) = PumpSim::new(42, 300_000_000).run_logged(SLOTS);
     let expected = oracle(&curves, &log);
     assert!(expected.len() > 2_000, "{} tokens", expected.len());
-    let (server, hs) = run(cache, table).await;
+    let dir = data_dir();
+    let (server, hs) = run(cache, table, dir.path()).await;
     // Watch the list and append views while the replay runs.
     let mut list = hs.watch::<RawToken>();
     let views = hs.views::<RawViews>();
@@ -72,9 +102,18 @@ async fn check(cache: EntityCacheConfig, table: StateTableConfig) -> RunningServ
             }
         }
     });
-    tokio::time::timeout(WAIT, server.caught_up())
+    if tokio::time::timeout(WAIT, server.caught_up())
         .await
-        .expect("the replay is applied");
+        .is_err()
+    {
+        // Say where the server stood: a halted store, a stalled engine, or a slow machine.
+        panic!(
+            "the replay was not applied within {WAIT:?}: health {:?}, failure {:?}, metrics:\n{}",
+            server.health().snapshot().await,
+            server.failure(),
+            server.metrics().render_prometheus()
+        );
+    }
 
     // state: every key the simulator created. Each answer is a subscription's reply on the
     // watching connection, which the server queues after every frame it published before:
@@ -177,12 +216,12 @@ async fn check(cache: EntityCacheConfig, table: StateTableConfig) -> RunningServ
             expected[key]
         );
     }
-    server
+    (server, dir)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_20000_slot_replay_serves_the_simulators_state_in_every_view() {
-    let server = check(EntityCacheConfig::default(), StateTableConfig::default()).await;
+    let (server, _dir) = check(EntityCacheConfig::default(), StateTableConfig::default()).await;
     server.shutdown(Duration::from_secs(5)).await;
 }
 
@@ -196,7 +235,7 @@ async fn bounds_of_ten_give_the_same_answers() {
         max_entries: 10,
         ..StateTableConfig::default()
     };
-    let server = check(cache, table).await;
+    let (server, _dir) = check(cache, table).await;
     let m = server.metrics();
     for kind in ["entities", "states", "lookups", "accounts"] {
         let n = m.store_hot_records(kind);

@@ -57,7 +57,8 @@ pub struct StoreConfig {
     /// Most updates in one batch (default 1 000: larger batches lengthen the commit's tail,
     /// and a batch's frames reach each client's queue at once).
     pub max_batch: usize,
-    /// How often commits are fsynced (default every second; `None`: only at shutdown).
+    /// How often commits are fsynced (default every second; `None`: only at shutdown; a
+    /// temporary store never).
     /// Every commit survives a process crash regardless.
     pub fsync_interval: Option<Duration>,
     /// Block cache of the store, in bytes (default 32 MiB).
@@ -263,8 +264,12 @@ impl Store {
         Ok(())
     }
 
-    /// Forces every commit so far to disk (fsync).
+    /// Forces every commit so far to disk (fsync). A temporary store is never synced: it does
+    /// not outlive the process, and on a busy disk an fsync can stall the engine for seconds.
     pub fn sync(&self) -> Result<(), StoreError> {
+        if self.dir.is_none() {
+            return Ok(());
+        }
         self.db.persist(PersistMode::SyncData)?;
         Ok(())
     }
