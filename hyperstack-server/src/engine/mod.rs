@@ -3,7 +3,9 @@
 //! into frames, in batches:
 //!
 //! 1. apply inputs (transform → projection) while more are waiting, for at most
-//!    [`StoreConfig::commit_interval`] or [`StoreConfig::max_batch`] updates;
+//!    [`StoreConfig::commit_interval`], [`StoreConfig::max_batch`] updates, or until one view
+//!    has [`StoreConfig::max_view_frames`] frames (a batch reaches each client's queue at
+//!    once: it must fit);
 //! 2. commit everything the batch changed — entities, transform state, lookups, sequence
 //!    numbers, resume logs, the checkpoint — in one atomic store batch;
 //! 3. only then publish the batch's frames to the bus.
@@ -131,10 +133,28 @@ impl From<StoreError> for EngineError {
 #[derive(Default)]
 struct Batch {
     frames: Vec<Published>,
+    /// Frames per view among `frames` (indexed by view).
+    view_frames: Vec<usize>,
+    /// The most frames one view has in this batch.
+    busiest: usize,
     updates: usize,
     /// Raw updates from the source among `updates`.
     raw: usize,
     opened: Option<Instant>,
+}
+
+impl Batch {
+    /// Adds one update's frames.
+    fn push(&mut self, frames: Vec<Published>) {
+        for f in &frames {
+            if self.view_frames.len() <= f.view {
+                self.view_frames.resize(f.view + 1, 0);
+            }
+            self.view_frames[f.view] += 1;
+            self.busiest = self.busiest.max(self.view_frames[f.view]);
+        }
+        self.frames.extend(frames);
+    }
 }
 
 impl Engine {
@@ -198,7 +218,9 @@ impl Engine {
                 && self.mutations.is_empty()
                 && self.resolve.as_ref().is_none_or(|l| !l.has_results());
             let holding = self.transformer.as_ref().is_some_and(|t| t.held() > 0);
-            if idle || batch.updates >= max_batch {
+            let full =
+                batch.updates >= max_batch || batch.busiest >= self.store_config.max_view_frames;
+            if idle || full {
                 if let Err(e) = self.commit(&mut batch).await {
                     break Err(e);
                 }
@@ -358,7 +380,7 @@ impl Engine {
 
     fn project(&mut self, m: &Mutation, batch: &mut Batch) -> Result<(), EngineError> {
         match self.projector.apply(m) {
-            Ok(frames) => batch.frames.extend(frames),
+            Ok(frames) => batch.push(frames),
             Err(crate::project::ProjectError::Store(e)) => return Err(e.into()),
             Err(e) => {
                 tracing::warn!(entity = %m.entity, key = %m.key, error = %e, "mutation rejected");
@@ -386,6 +408,7 @@ impl Engine {
         });
         result?;
         self.metrics.store_committed(took, batch.updates);
+        self.metrics.batch_view_frames(batch.busiest);
         self.metrics
             .set_store_hot_records("entities", self.projector.largest_hot_set());
         if let Some(t) = &self.transformer {

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use super::{add, header};
+use super::{add, header, Metrics};
 use crate::store::hot::HotStats;
 use crate::store::Store;
 
@@ -27,6 +27,8 @@ pub(crate) struct StoreMetrics {
     hot_records: [AtomicU64; KINDS.len()],
     /// Store errors that stopped ingestion.
     errors: AtomicU64,
+    /// The most frames one view received in one committed batch.
+    view_frames_max: AtomicU64,
 }
 
 /// Kinds of records held in memory in front of the store.
@@ -57,6 +59,11 @@ impl StoreMetrics {
                 add(count, 1);
             }
         }
+    }
+
+    /// A committed batch gave one view `n` frames (its busiest view).
+    pub fn view_frames(&self, n: usize) {
+        self.view_frames_max.fetch_max(n as u64, Ordering::Relaxed);
     }
 
     /// Records of `kind` (one of [`KINDS`]) held in memory now, the largest set of that kind.
@@ -136,6 +143,11 @@ impl StoreMetrics {
         let _ = writeln!(out, "hyperstack_{name}_count {commits}");
         let name = header(
             out,
+            "batch_view_frames_max gauge The most frames one view received in one committed batch (bounded by the store's max_view_frames, except for one update's or one slot's frames).",
+        );
+        let _ = writeln!(out, "hyperstack_{name} {}", load(&self.view_frames_max));
+        let name = header(
+            out,
             "store_hot_records gauge Records of the state store held in memory (the largest hot set of each kind).",
         );
         for (kind, n) in KINDS.iter().zip(&self.hot_records) {
@@ -152,5 +164,17 @@ impl StoreMetrics {
         );
         let bytes = self.attached.get().map_or(0, |(s, _)| s.disk_space());
         let _ = writeln!(out, "hyperstack_{name} {bytes}");
+    }
+}
+
+impl Metrics {
+    /// A committed batch gave its busiest view `n` frames.
+    pub fn batch_view_frames(&self, n: usize) {
+        self.store.view_frames(n);
+    }
+
+    /// The most frames one view received in one committed batch so far.
+    pub fn batch_view_frames_max(&self) -> u64 {
+        self.store.view_frames_max.load(Ordering::Relaxed)
     }
 }

@@ -243,9 +243,15 @@ impl ServerBuilder {
             },
             _ => CatchUp::Nothing,
         };
+        // A batch's frames of one view must fit a client's queue with room to spare.
+        let mut store_config = config.store.clone();
+        store_config.max_view_frames = store_config
+            .max_view_frames
+            .min(ws_config.message_queue_size / 2)
+            .max(1);
         let engine = Engine {
             store: store.clone(),
-            store_config: config.store.clone(),
+            store_config,
             projector,
             transformer,
             raw,

@@ -57,6 +57,13 @@ pub struct StoreConfig {
     /// Most updates in one batch (default 1 000: larger batches lengthen the commit's tail,
     /// and a batch's frames reach each client's queue at once).
     pub max_batch: usize,
+    /// Most frames one view receives in one batch (default 512, half the default client
+    /// queue). A batch's frames reach each subscriber's queue at once: a batch of 1,000 new
+    /// entities is about 2,000 frames of a list view (each entry, and the entry it pushes out
+    /// of the window), more than a healthy client's queue holds. The server lowers it to half
+    /// of [`WebSocketConfig::message_queue_size`](crate::WebSocketConfig) when that is
+    /// smaller. One update's frames (or one slot's, for an ordered stack) are never split.
+    pub max_view_frames: usize,
     /// How often commits are fsynced (default every second; `None`: only at shutdown; a
     /// temporary store never).
     /// Every commit survives a process crash regardless.
@@ -71,6 +78,7 @@ impl Default for StoreConfig {
             location: DataLocation::Temporary,
             commit_interval: Duration::from_millis(5),
             max_batch: 1_000,
+            max_view_frames: 512,
             fsync_interval: Some(Duration::from_secs(1)),
             cache_bytes: 32 * 1024 * 1024,
         }
