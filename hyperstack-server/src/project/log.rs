@@ -1,6 +1,8 @@
 //! The bounded per-view log of recent frames, for clients resuming with an `after` cursor.
-//! It is durable: the engine writes new entries (and deletes the ones that fell out) with
-//! every commit, and a restarted server restores it, so a client resumes across a restart.
+//! It is durable: with every commit the engine writes the view's new entries as one chunk
+//! record and deletes the chunks whose entries all fell out; a restarted server restores it,
+//! so a client resumes across a restart. The store may hold up to one chunk's entries more
+//! than the log keeps (a chunk is deleted once its last entry is out).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -8,7 +10,7 @@ use std::sync::Arc;
 use fjall::Keyspace;
 
 use super::frame::EncodedFrame;
-use crate::store::{codec, log_key};
+use crate::store::{codec, log_key, log_seq_of, StoreError};
 
 /// One frame of a view as the log keeps it: both encodings of an append view's frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,8 +30,8 @@ pub(crate) struct ResumeLog {
     entries: VecDeque<(u64, LogFrame)>,
     /// Entries from this index on are not written to the store yet.
     unwritten: usize,
-    /// Sequence numbers that fell out of the log and are still in the store.
-    dropped: Vec<u64>,
+    /// The chunks in the store, oldest first: their first and last sequence numbers.
+    chunks: VecDeque<(u64, u64)>,
 }
 
 impl ResumeLog {
@@ -39,21 +41,34 @@ impl ResumeLog {
             capacity,
             entries: VecDeque::with_capacity(capacity.min(4096)),
             unwritten: 0,
-            dropped: Vec::new(),
+            chunks: VecDeque::new(),
         }
     }
 
-    /// A log holding stored entries (oldest first), all already written.
-    pub fn restore(
-        capacity: usize,
-        stored: impl IntoIterator<Item = (u64, LogFrame)>,
-    ) -> ResumeLog {
+    /// The log of view `view` as the store holds it (keeping its last `capacity` entries).
+    pub fn load(capacity: usize, view: u16, keyspace: &Keyspace) -> Result<ResumeLog, StoreError> {
         let mut log = ResumeLog::new(capacity);
-        for (seq, frame) in stored {
-            log.push(seq, frame);
+        for item in keyspace.prefix(view.to_be_bytes()) {
+            let (k, v) = item.into_inner()?;
+            let first = log_seq_of(&k).ok_or_else(|| StoreError::Corrupt {
+                keyspace: "log",
+                reason: "short key".into(),
+            })?;
+            let mut seq = first;
+            for (key, full, delta) in codec::parse_log_record(&v)? {
+                let frame = LogFrame {
+                    key,
+                    full: Arc::new(full),
+                    delta: delta.map(Arc::new),
+                };
+                log.push(seq, frame);
+                seq += 1;
+            }
+            log.chunks
+                .push_back((first, seq.saturating_sub(1).max(first)));
         }
         log.unwritten = log.entries.len();
-        log
+        Ok(log)
     }
 
     /// Records a frame; sequence numbers must increase by one per frame.
@@ -61,35 +76,42 @@ impl ResumeLog {
         if self.capacity == 0 {
             return;
         }
-        if self.entries.len() == self.capacity {
-            if let Some((old, _)) = self.entries.pop_front() {
-                // Entries before `unwritten` are in the store: delete this one there too.
-                if self.unwritten > 0 {
-                    self.unwritten -= 1;
-                    self.dropped.push(old);
-                }
-            }
+        if self.entries.len() == self.capacity && self.entries.pop_front().is_some() {
+            // An entry not written yet that falls out is never written.
+            self.unwritten = self.unwritten.saturating_sub(1);
         }
         self.entries.push_back((seq, frame));
     }
 
-    /// Writes the entries added since the last commit and deletes those that fell out.
+    /// Writes the entries added since the last commit as one chunk, and deletes the chunks
+    /// whose entries all fell out.
     pub fn write_into(
         &mut self,
         view: u16,
         keyspace: &Keyspace,
         batch: &mut fjall::OwnedWriteBatch,
     ) {
-        for seq in self.dropped.drain(..) {
-            batch.remove(keyspace, log_key(view, seq).to_vec());
+        let oldest = self.entries.front().map(|(seq, _)| *seq);
+        while let Some(&(first, last)) = self.chunks.front() {
+            if oldest.is_some_and(|oldest| last >= oldest) {
+                break;
+            }
+            batch.remove(keyspace, log_key(view, first).to_vec());
+            self.chunks.pop_front();
         }
-        for (seq, f) in self.entries.range(self.unwritten..) {
-            batch.insert(
-                keyspace,
-                log_key(view, *seq).to_vec(),
-                codec::log_entry(&f.key, &f.full, f.delta.as_deref()),
-            );
-        }
+        let (Some((first, _)), Some((last, _))) =
+            (self.entries.get(self.unwritten), self.entries.back())
+        else {
+            return;
+        };
+        let (first, last) = (*first, *last);
+        let chunk = codec::log_chunk(
+            self.entries
+                .range(self.unwritten..)
+                .map(|(_, f)| (&*f.key, &*f.full, f.delta.as_deref())),
+        );
+        batch.insert(keyspace, log_key(view, first).to_vec(), chunk);
+        self.chunks.push_back((first, last));
         self.unwritten = self.entries.len();
     }
 
@@ -150,6 +172,67 @@ mod tests {
         assert_eq!(seqs(log.after(5, 5, None)), Some(vec![]));
         assert_eq!(seqs(log.after(1, 5, None)), None, "frame 2 was dropped");
         assert_eq!(seqs(log.after(6, 5, None)), None, "cursor from the future");
+    }
+
+    /// Commits of 3 frames into a log of 5: the store holds the log's frames plus at most
+    /// one chunk's older ones, and a log loaded back answers every cursor as the live one.
+    #[test]
+    fn chunks_in_the_store_follow_the_log() {
+        let store = crate::store::temporary_for_tests();
+        let mut log = ResumeLog::new(5);
+        let mut seq = 0;
+        for _ in 0..7 {
+            for _ in 0..3 {
+                seq += 1;
+                log.push(seq, frame(seq, if seq % 2 == 0 { "even" } else { "odd" }));
+            }
+            let mut batch = store.batch();
+            log.write_into(2, &store.log, &mut batch);
+            store.commit(batch).unwrap();
+            let records = store.log.prefix(2u16.to_be_bytes()).count();
+            assert!(records <= 3, "{records} chunks for 5 frames");
+            let loaded = ResumeLog::load(5, 2, &store.log).unwrap();
+            for after in 0..=seq {
+                for key in [None, Some("odd")] {
+                    assert_eq!(
+                        seqs(loaded.after(after, seq, key)),
+                        seqs(log.after(after, seq, key)),
+                        "after {after} of {seq}, {key:?}"
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            seqs(log.after(16, 21, None)),
+            Some(vec![17, 18, 19, 20, 21])
+        );
+        assert_eq!(seqs(log.after(15, 21, None)), None, "frame 16 fell out");
+        // A record of an older build (one entry per record) loads as a chunk of one, and is
+        // deleted like one.
+        let f = frame(9, "k");
+        let mut batch = store.batch();
+        batch.insert(
+            &store.log,
+            log_key(3, 9).to_vec(),
+            codec::log_entry("k", &f.full, None),
+        );
+        store.commit(batch).unwrap();
+        let mut old = ResumeLog::load(1, 3, &store.log).unwrap();
+        assert_eq!(seqs(old.after(8, 9, None)), Some(vec![9]));
+        old.push(10, frame(10, "k"));
+        let mut batch = store.batch();
+        old.write_into(3, &store.log, &mut batch);
+        store.commit(batch).unwrap();
+        let keys: Vec<u64> = store
+            .log
+            .prefix(3u16.to_be_bytes())
+            .map(|i| log_seq_of(&i.key().unwrap()).unwrap())
+            .collect();
+        assert_eq!(
+            keys,
+            vec![10],
+            "the old record is gone once its entry fell out"
+        );
     }
 
     #[test]

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::log::{LogFrame, ResumeLog};
+use super::log::ResumeLog;
 use super::window::ListWindow;
 use super::{Kind, Projector};
-use crate::store::{codec, entity_key_of, entity_prefix, log_seq_of, Store, StoreError};
+use crate::store::{codec, entity_key_of, entity_prefix, Store, StoreError};
 
 const EPOCH_KEY: &[u8] = b"epoch";
 
@@ -74,22 +74,7 @@ pub(super) fn restore(p: &mut Projector) -> Result<(), StoreError> {
             }
         }
         let index = u16::try_from(id).unwrap_or(u16::MAX);
-        let mut entries = Vec::new();
-        for item in store.log.prefix(index.to_be_bytes()) {
-            let (k, v) = item.into_inner()?;
-            let seq = log_seq_of(&k).ok_or_else(|| StoreError::Corrupt {
-                keyspace: "log",
-                reason: "short key".into(),
-            })?;
-            let (key, full, delta) = codec::parse_log_entry(&v)?;
-            let frame = LogFrame {
-                key,
-                full: Arc::new(full),
-                delta: delta.map(Arc::new),
-            };
-            entries.push((seq, frame));
-        }
-        view.log = ResumeLog::restore(p.cache.resume_log_size, entries);
+        view.log = ResumeLog::load(p.cache.resume_log_size, index, &store.log)?;
     }
     build_missing_orders(p)?;
     for view in &mut p.views {
