@@ -7,11 +7,15 @@
 //!
 //! `cargo bench -p hyperstack-server --bench frames`
 
+#[path = "../tests/common/text.rs"]
+mod text;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use hyperstack_server::project::{EncodedFrame, Projector};
 use hyperstack_server::spec::{Stack, ViewKind};
 use hyperstack_server::{EntityCacheConfig, Mutation, StateTableConfig};
 use serde_json::{json, Map, Value};
+use text::pubkey;
 
 const ENTITIES: usize = 1_000;
 const BATCH: u64 = 1_000;
@@ -200,20 +204,6 @@ fn encode(c: &mut Criterion) {
         group.bench_function(name, |b| b.iter(|| EncodedFrame::encode(v).payload.len()));
     }
     group.finish();
-}
-
-/// A base58-looking 44-character string per `seed` (pubkeys compress as badly).
-fn pubkey(seed: u64) -> String {
-    const ALPHABET: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..44)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            char::from(ALPHABET[(x % 58) as usize])
-        })
-        .collect()
 }
 
 /// One pump `TradeEvent` as the append field keeps it.

@@ -7,6 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use common::text::pubkey;
 use common::*;
 use hyperstack_server::spec::wire::{self, AppendCaps};
 use hyperstack_server::{EntityCacheConfig, Mutation, WebSocketConfig};
@@ -85,21 +86,6 @@ async fn subscribe(c: &mut Client, extra: Value) -> Value {
     let sub = c.next_json().await;
     assert_eq!(sub["op"], "subscribed", "{sub}");
     sub
-}
-
-/// A base58-looking string of 44 characters, different for each `seed` (pubkeys and
-/// signatures compress about as badly).
-fn pubkey(seed: u64) -> String {
-    const ALPHABET: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..44)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            char::from(ALPHABET[(x % 58) as usize])
-        })
-        .collect()
 }
 
 /// Trade `n` of token `key`: two trades appended (a large entity: its full frames are

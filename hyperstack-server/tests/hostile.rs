@@ -8,6 +8,7 @@ mod hostile_support;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use hostile_support::text::noise;
 use hostile_support::*;
 use hyperstack_server::metrics::RefusalReason;
 use hyperstack_server::{

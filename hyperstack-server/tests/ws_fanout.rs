@@ -5,23 +5,11 @@ mod common;
 
 use std::time::Duration;
 
+use common::text::noise;
 use common::*;
 use hyperstack_server::{ConnectionTimeouts, EntityCacheConfig, WebSocketConfig};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Error as WsError;
-
-/// Pseudo-random, poorly compressible text, so frames stay large after gzip.
-fn noise(seed: u64, len: usize) -> String {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            char::from(b'!' + (x % 90) as u8)
-        })
-        .collect()
-}
 
 #[tokio::test]
 async fn slow_client_is_dropped_and_fast_client_gets_every_frame() {

@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+#[path = "../common/text.rs"]
+pub mod text;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -50,19 +53,6 @@ pub async fn preload(server: &RunningServer, n: usize) {
             .unwrap();
     }
     tx.drained().await;
-}
-
-/// Pseudo-random, poorly compressible text, so frames stay large after gzip.
-pub fn noise(seed: u64, len: usize) -> String {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            char::from(b'!' + (x % 90) as u8)
-        })
-        .collect()
 }
 
 /// Polls `cond` until it holds; panics with `what` after [`WAIT`].
